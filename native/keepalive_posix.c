@@ -1,0 +1,213 @@
+/*
+ * Keepalive options on POSIX systems. Linux is the platform built and tested
+ * today; the macOS and FreeBSD spellings of the same options are chosen below
+ * at compile time so those builds need no second copy of the logic.
+ */
+#define _GNU_SOURCE
+#include "keepalive.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#ifdef __linux__
+#include <sys/syscall.h>
+#endif
+
+/* The option that sets the idle time: macOS calls it TCP_KEEPALIVE. */
+#if defined(TCP_KEEPIDLE)
+#define TKA_OPT_IDLE TCP_KEEPIDLE
+#define TKA_OPT_IDLE_NAME "TCP_KEEPIDLE"
+#elif defined(__APPLE__) && defined(TCP_KEEPALIVE)
+#define TKA_OPT_IDLE TCP_KEEPALIVE
+#define TKA_OPT_IDLE_NAME "TCP_KEEPALIVE"
+#endif
+
+typedef struct {
+  int level;
+  int name;
+  const char *label;
+} tka_option;
+
+/* The order in which tka_set writes and tka_get reads; it matches the field
+ * order of tka_values. A platform without an option leaves its slot at -1. */
+static const tka_option tka_options[5] = {
+  {SOL_SOCKET, SO_KEEPALIVE, "SO_KEEPALIVE"},
+#ifdef TKA_OPT_IDLE
+  {IPPROTO_TCP, TKA_OPT_IDLE, TKA_OPT_IDLE_NAME},
+#else
+  {IPPROTO_TCP, -1, "TCP_KEEPIDLE"},
+#endif
+#ifdef TCP_KEEPINTVL
+  {IPPROTO_TCP, TCP_KEEPINTVL, "TCP_KEEPINTVL"},
+#else
+  {IPPROTO_TCP, -1, "TCP_KEEPINTVL"},
+#endif
+#ifdef TCP_KEEPCNT
+  {IPPROTO_TCP, TCP_KEEPCNT, "TCP_KEEPCNT"},
+#else
+  {IPPROTO_TCP, -1, "TCP_KEEPCNT"},
+#endif
+#ifdef TCP_USER_TIMEOUT
+  {IPPROTO_TCP, TCP_USER_TIMEOUT, "TCP_USER_TIMEOUT"},
+#else
+  {IPPROTO_TCP, -1, "TCP_USER_TIMEOUT"},
+#endif
+};
+
+static int *tka_slot(tka_values *v, int i) {
+  switch (i) {
+    case 0: return &v->enabled;
+    case 1: return &v->idle;
+    case 2: return &v->interval;
+    case 3: return &v->count;
+    default: return &v->user_timeout;
+  }
+}
+
+static int tka_fail(tka_where *where, const char *syscall, const char *option) {
+  int err = errno;
+  where->syscall = syscall;
+  where->option = option;
+  return err ? err : EIO;
+}
+
+int tka_capabilities(void) {
+  int caps = 0;
+  if (tka_options[1].name >= 0) caps |= TKA_CAN_IDLE;
+  if (tka_options[2].name >= 0) caps |= TKA_CAN_INTERVAL;
+  if (tka_options[3].name >= 0) caps |= TKA_CAN_COUNT;
+  if (tka_options[4].name >= 0) caps |= TKA_CAN_USER_TIMEOUT;
+#if defined(__linux__) && defined(TCP_INFO)
+  caps |= TKA_CAN_TCP_INFO;
+#endif
+#if defined(__linux__) && defined(SYS_pidfd_open) && defined(SYS_pidfd_getfd)
+  caps |= TKA_CAN_PIDFD;
+#endif
+  return caps;
+}
+
+int tka_kind(int fd, int *kind, tka_where *where) {
+#ifdef SO_PROTOCOL
+  int protocol = 0;
+  socklen_t len = sizeof protocol;
+  if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) != 0) {
+    return tka_fail(where, "getsockopt", "SO_PROTOCOL");
+  }
+  if (protocol == IPPROTO_TCP) {
+    *kind = TKA_KIND_TCP;
+    return 0;
+  }
+#endif
+  struct sockaddr_storage addr;
+  socklen_t addr_len = sizeof addr;
+  if (getsockname(fd, (struct sockaddr *)&addr, &addr_len) != 0) {
+    return tka_fail(where, "getsockname", NULL);
+  }
+  if (addr.ss_family == AF_UNIX) {
+    *kind = TKA_KIND_UNIX;
+    return 0;
+  }
+#ifdef SO_PROTOCOL
+  *kind = TKA_KIND_OTHER;
+#else
+  int type = 0;
+  socklen_t type_len = sizeof type;
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_len) != 0) {
+    return tka_fail(where, "getsockopt", "SO_TYPE");
+  }
+  *kind = (addr.ss_family == AF_INET || addr.ss_family == AF_INET6) &&
+                  type == SOCK_STREAM
+              ? TKA_KIND_TCP
+              : TKA_KIND_OTHER;
+#endif
+  return 0;
+}
+
+int tka_set(int fd, const tka_values *values, tka_where *where) {
+  tka_values v = *values;
+  /* The TCP options first and SO_KEEPALIVE last, so the timer that
+   * SO_KEEPALIVE arms starts from the new idle time. */
+  for (int i = 1; i <= 5; i++) {
+    int slot = i % 5;
+    int value = *tka_slot(&v, slot);
+    if (value == TKA_LEAVE) continue;
+    const tka_option *o = &tka_options[slot];
+    if (o->name < 0) {
+      errno = ENOPROTOOPT;
+      return tka_fail(where, "setsockopt", o->label);
+    }
+    if (setsockopt(fd, o->level, o->name, &value, sizeof value) != 0) {
+      return tka_fail(where, "setsockopt", o->label);
+    }
+  }
+  return 0;
+}
+
+int tka_get(int fd, tka_values *values, tka_where *where) {
+  for (int i = 0; i < 5; i++) {
+    const tka_option *o = &tka_options[i];
+    int *slot = tka_slot(values, i);
+    *slot = TKA_LEAVE;
+    if (o->name < 0) continue;
+    int value = 0;
+    socklen_t len = sizeof value;
+    if (getsockopt(fd, o->level, o->name, &value, &len) != 0) {
+      return tka_fail(where, "getsockopt", o->label);
+    }
+    *slot = i == 0 ? value != 0 : value;
+  }
+  return 0;
+}
+
+int tka_tcp_info(int fd, double out[TKA_INFO_FIELDS], tka_where *where) {
+#if defined(__linux__) && defined(TCP_INFO)
+  struct tcp_info info;
+  socklen_t len = sizeof info;
+  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) {
+    return tka_fail(where, "getsockopt", "TCP_INFO");
+  }
+  out[TKA_INFO_STATE] = info.tcpi_state;
+  out[TKA_INFO_PROBES] = info.tcpi_probes;
+  out[TKA_INFO_BACKOFF] = info.tcpi_backoff;
+  out[TKA_INFO_RETRANSMITS] = info.tcpi_retransmits;
+  out[TKA_INFO_UNACKED] = info.tcpi_unacked;
+  out[TKA_INFO_TOTAL_RETRANS] = info.tcpi_total_retrans;
+  out[TKA_INFO_LAST_DATA_SENT] = info.tcpi_last_data_sent;
+  out[TKA_INFO_LAST_DATA_RECV] = info.tcpi_last_data_recv;
+  out[TKA_INFO_LAST_ACK_RECV] = info.tcpi_last_ack_recv;
+  out[TKA_INFO_RTO] = info.tcpi_rto;
+  out[TKA_INFO_RTT] = info.tcpi_rtt;
+  out[TKA_INFO_RTTVAR] = info.tcpi_rttvar;
+  return 0;
+#else
+  (void)fd;
+  (void)out;
+  errno = ENOPROTOOPT;
+  return tka_fail(where, "getsockopt", "TCP_INFO");
+#endif
+}
+
+int tka_pidfd_getfd(int pid, int target_fd, int *out_fd, tka_where *where) {
+#if defined(__linux__) && defined(SYS_pidfd_open) && defined(SYS_pidfd_getfd)
+  int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (pidfd < 0) return tka_fail(where, "pidfd_open", NULL);
+  int fd = (int)syscall(SYS_pidfd_getfd, pidfd, target_fd, 0);
+  int err = fd < 0 ? tka_fail(where, "pidfd_getfd", NULL) : 0;
+  close(pidfd);
+  if (err) return err;
+  *out_fd = fd;
+  return 0;
+#else
+  (void)pid;
+  (void)target_fd;
+  (void)out_fd;
+  errno = ENOSYS;
+  return tka_fail(where, "pidfd_getfd", NULL);
+#endif
+}
+
+int tka_close(int fd) { return close(fd) == 0 ? 0 : errno; }

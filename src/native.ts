@@ -1,0 +1,46 @@
+// Loads the addon and gives it a type, so nothing above sees `any`.
+import nodeGypBuild = require('node-gyp-build');
+import path = require('node:path');
+
+/** The raw binding in native/binding.cc. Arguments are trusted: validate first. */
+export interface Binding {
+  /** enabled, idle, interval, count, userTimeout; -1 leaves a field as it is. */
+  set(fd: number, enabled: number, idle: number, interval: number, count: number, userTimeout: number): void;
+  /** Fills out[0..4] with enabled, idle, interval, count, userTimeout (-1 where the platform has no such option). */
+  get(fd: number, out: Int32Array): void;
+  /** 0 TCP, 1 Unix domain, 2 anything else. */
+  kind(fd: number): number;
+  /** Fills out with the TCP_INFO fields listed in InfoField. */
+  tcpInfo(fd: number, out: Float64Array): void;
+  /** A duplicate, in this process, of descriptor fd of process pid. Close it. */
+  pidfdGetfd(pid: number, fd: number): number;
+  close(fd: number): void;
+  /** Bit set of Capability. */
+  readonly capabilities: number;
+  readonly infoFields: number;
+}
+
+export const Kind = { Tcp: 0, Unix: 1, Other: 2 } as const;
+
+export const Capability = { Idle: 1, Interval: 2, Count: 4, UserTimeout: 8, TcpInfo: 16, Pidfd: 32 } as const;
+
+/** Indexes into tcpInfo's output, in native/keepalive.h's order. */
+export const InfoField = {
+  State: 0,
+  Probes: 1,
+  Backoff: 2,
+  Retransmits: 3,
+  Unacked: 4,
+  TotalRetrans: 5,
+  LastDataSent: 6,
+  LastDataRecv: 7,
+  LastAckRecv: 8,
+  Rto: 9,
+  Rtt: 10,
+  Rttvar: 11,
+} as const;
+
+// src/ and dist/ both sit one level below the package root. node-gyp-build
+// throws with the list of places it looked when no binary fits; that message
+// is the useful one, so it is not caught here.
+export const binding: Binding = nodeGypBuild(path.join(__dirname, '..')) as Binding;

@@ -1,0 +1,117 @@
+// Turns the public argument forms into one set of integers, or throws before
+// anything has touched the socket.
+import { invalidArgType, invalidArgValue, outOfRange } from './errors.js';
+import { platform, type Field, type Range } from './platform.js';
+
+/** What the native layer takes. -1 leaves a field as the socket has it. */
+export interface Values {
+  enabled: number;
+  idle: number;
+  interval: number;
+  count: number;
+  userTimeout: number;
+}
+
+export interface KeepaliveOptions {
+  /** Seconds of idleness before the first probe (TCP_KEEPIDLE). */
+  idle?: number;
+  /** Seconds between unanswered probes (TCP_KEEPINTVL). */
+  interval?: number;
+  /** Unanswered probes before the connection is dropped (TCP_KEEPCNT). */
+  count?: number;
+  /** Milliseconds sent data may stay unacknowledged (TCP_USER_TIMEOUT); 0 is the system default. */
+  userTimeout?: number;
+  /** SO_KEEPALIVE; true unless given. `false` sets the other fields but leaves probing off. */
+  enabled?: boolean;
+}
+
+export const LEAVE = -1;
+
+const UNITS: Record<Field, string> = {
+  idle: 'seconds',
+  interval: 'seconds',
+  count: 'probes',
+  userTimeout: 'milliseconds',
+};
+
+function expected(field: Field, range: Range): string {
+  return `an integer between ${range.min} and ${range.max} (${UNITS[field]})`;
+}
+
+function unsupported(field: Field, value: unknown): Error {
+  const error = invalidArgValue(field, `This platform (${platform().os}) cannot set ${field}`, value);
+  (error as { code: string }).code = 'ERR_KEEPALIVE_UNSUPPORTED';
+  return error;
+}
+
+/** One field: undefined leaves it, anything else must be an integer in range. */
+export function field(name: Field, value: unknown): number {
+  if (value === undefined) return LEAVE;
+  const range = platform().ranges[name];
+  if (typeof value === 'number' && Number.isInteger(value) && range !== undefined && value >= range.min && value <= range.max) {
+    return value;
+  }
+  if (range === undefined) throw unsupported(name, value);
+  if (typeof value !== 'number') throw invalidArgType(name, expected(name, range), value);
+  throw outOfRange(name, expected(name, range), value);
+}
+
+const KNOWN = new Set(['idle', 'interval', 'count', 'userTimeout', 'enabled']);
+
+export function fromObject(options: KeepaliveOptions): Values {
+  for (const key in options) {
+    if (!KNOWN.has(key)) {
+      throw invalidArgValue(`options.${key}`, 'Unknown option (expected idle, interval, count, userTimeout or enabled)', (options as Record<string, unknown>)[key]);
+    }
+  }
+  const enabled = options.enabled;
+  if (enabled !== undefined && typeof enabled !== 'boolean') {
+    throw invalidArgType('enabled', 'a boolean', enabled);
+  }
+  return {
+    enabled: enabled === false ? 0 : 1,
+    idle: field('idle', options.idle),
+    interval: field('interval', options.interval),
+    count: field('count', options.count),
+    userTimeout: field('userTimeout', options.userTimeout),
+  };
+}
+
+export const OFF: Readonly<Values> = Object.freeze({ enabled: 0, idle: LEAVE, interval: LEAVE, count: LEAVE, userTimeout: LEAVE });
+export const ON: Readonly<Values> = Object.freeze({ enabled: 1, idle: LEAVE, interval: LEAVE, count: LEAVE, userTimeout: LEAVE });
+
+/**
+ * The forms setKeepalive accepts after its target:
+ * (options), (false), (true), (idle, interval?, count?, userTimeout?).
+ */
+export function parse(argc: number, first: unknown, interval: unknown, count: unknown, userTimeout: unknown): Values {
+  if (typeof first === 'number') {
+    return {
+      enabled: 1,
+      idle: field('idle', first),
+      interval: field('interval', interval),
+      count: field('count', count),
+      userTimeout: field('userTimeout', userTimeout),
+    };
+  }
+  if (argc > 2) {
+    throw invalidArgType('idle', 'a number when interval, count or userTimeout follow', first);
+  }
+  if (first === false) return OFF;
+  if (first === true) return ON;
+  if (typeof first === 'object' && first !== null && !Array.isArray(first)) {
+    return fromObject(first as KeepaliveOptions);
+  }
+  throw invalidArgType('options', 'an object, a number of seconds or false', first);
+}
+
+/** Overlays b's fields on a's, for settings that arrive while a socket connects. */
+export function merge(a: Values, b: Values): Values {
+  return {
+    enabled: b.enabled,
+    idle: b.idle === LEAVE ? a.idle : b.idle,
+    interval: b.interval === LEAVE ? a.interval : b.interval,
+    count: b.count === LEAVE ? a.count : b.count,
+    userTimeout: b.userTimeout === LEAVE ? a.userTimeout : b.userTimeout,
+  };
+}

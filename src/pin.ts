@@ -1,0 +1,40 @@
+// Pinning: once the package has set a socket's keepalive, Node's own
+// setKeepAlive(enable, ms), from the application, a driver or Node itself,
+// must not undo it. Both doors are closed: the socket's method (so Node's
+// own cache of the last call is not updated either) and the TCP handle's
+// (which Node calls directly for the keepAlive option, for accepted sockets
+// and through TLSWrap). Nothing is added to sockets the package never
+// touched, and nothing outlives the socket: both are own properties.
+import type net from 'node:net';
+import type { Handle } from './target.js';
+
+function pinnedSocketSetKeepAlive(this: net.Socket): net.Socket {
+  return this;
+}
+
+function pinnedHandleSetKeepAlive(): number {
+  return 0;
+}
+
+type Pinnable = { setKeepAlive: unknown };
+
+export function isPinned(socket: net.Socket): boolean {
+  return (socket as Pinnable).setKeepAlive === pinnedSocketSetKeepAlive;
+}
+
+export function pinSocket(socket: net.Socket): void {
+  if ((socket as Pinnable).setKeepAlive !== pinnedSocketSetKeepAlive) {
+    (socket as Pinnable).setKeepAlive = pinnedSocketSetKeepAlive;
+  }
+}
+
+export function pinHandle(handle: Handle): void {
+  if (handle.setKeepAlive !== pinnedHandleSetKeepAlive) handle.setKeepAlive = pinnedHandleSetKeepAlive;
+}
+
+export function unpin(socket: net.Socket, handle: Handle | null | undefined): void {
+  if ((socket as Pinnable).setKeepAlive === pinnedSocketSetKeepAlive) {
+    delete (socket as Partial<Pinnable>).setKeepAlive;
+  }
+  if (handle && handle.setKeepAlive === pinnedHandleSetKeepAlive) delete handle.setKeepAlive;
+}

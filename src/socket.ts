@@ -1,0 +1,97 @@
+// setKeepalive and getKeepalive for one socket, connected or still connecting.
+import type net from 'node:net';
+import { codedError } from './errors.js';
+import { binding } from './native.js';
+import { merge, type Values } from './options.js';
+import { pinHandle, pinSocket, unpin } from './pin.js';
+import { handleOf, tcpFd, tcpHandle, type Handle } from './target.js';
+
+const kPending = Symbol('tcp-keepalive.pending');
+
+type Pending = { [kPending]?: Values };
+
+function closed(socket: net.Socket): Error {
+  return codedError('ERR_SOCKET_CLOSED', `The ${socket.constructor.name} is destroyed; there is no connection to set keepalive on`);
+}
+
+/** Applies values to a socket that has its descriptor, and pins or releases it. */
+export function applyToHandle(socket: net.Socket, handle: Handle, values: Values): void {
+  const fd = tcpFd(socket, handle);
+  binding.set(fd, values.enabled, values.idle, values.interval, values.count, values.userTimeout);
+  if (values.enabled) {
+    pinSocket(socket);
+    pinHandle(tcpHandle(handle));
+  } else {
+    unpin(socket, tcpHandle(handle));
+  }
+}
+
+function onConnect(this: net.Socket): void {
+  const values = (this as Pending)[kPending];
+  (this as Pending)[kPending] = undefined;
+  if (values === undefined) return;
+  const handle = handleOf(this);
+  try {
+    if (!handle) throw closed(this);
+    applyToHandle(this, handle, values);
+  } catch (error) {
+    // The caller asked for keepalive and cannot get it: a connection that
+    // looks protected but is not would be worse than one that fails.
+    this.destroy(error as Error);
+  }
+}
+
+export function setSocket(socket: net.Socket, values: Values): void {
+  if (socket.destroyed) throw closed(socket);
+  const handle = handleOf(socket);
+  if (handle && !socket.connecting) {
+    applyToHandle(socket, handle, values);
+    return;
+  }
+  // Not connected yet: apply as soon as it is, ahead of the caller's own
+  // 'connect' listeners and after Node's keepAlive option has had its say.
+  const pending = (socket as Pending)[kPending];
+  if (pending === undefined) {
+    (socket as Pending)[kPending] = values;
+    socket.prependOnceListener('connect', onConnect);
+  } else {
+    (socket as Pending)[kPending] = merge(pending, values);
+  }
+  if (values.enabled) pinSocket(socket);
+  else unpin(socket, handle);
+}
+
+const scratch = new Int32Array(5);
+
+export interface KeepaliveSettings {
+  /** SO_KEEPALIVE. */
+  enabled: boolean;
+  /** Seconds of idleness before the first probe (TCP_KEEPIDLE). */
+  idle: number;
+  /** Seconds between probes (TCP_KEEPINTVL). */
+  interval: number;
+  /** Unanswered probes before the connection is dropped (TCP_KEEPCNT). */
+  count: number;
+  /** TCP_USER_TIMEOUT in milliseconds; 0 is the system default. */
+  userTimeout: number;
+}
+
+export function readFd(fd: number): KeepaliveSettings {
+  binding.get(fd, scratch);
+  return {
+    enabled: scratch[0] === 1,
+    idle: scratch[1]!,
+    interval: scratch[2]!,
+    count: scratch[3]!,
+    userTimeout: scratch[4]!,
+  };
+}
+
+export function getSocket(socket: net.Socket): KeepaliveSettings {
+  if (socket.destroyed) throw closed(socket);
+  const handle = handleOf(socket);
+  if (!handle || socket.connecting) {
+    throw codedError('ERR_SOCKET_NOT_CONNECTED', `The ${socket.constructor.name} is not connected yet; read its keepalive after 'connect'`);
+  }
+  return readFd(tcpFd(socket, handle));
+}

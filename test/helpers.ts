@@ -1,0 +1,114 @@
+// Shared fixtures: loopback connections, and a reader of the kernel's state
+// that shares no code with the package.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import tls from 'node:tls';
+import { once } from 'node:events';
+
+export const fixtures = path.join(__dirname, 'fixtures');
+export const key = readFileSync(path.join(fixtures, 'key.pem'));
+export const cert = readFileSync(path.join(fixtures, 'cert.pem'));
+
+export async function listen<S extends net.Server>(server: S, host = '127.0.0.1'): Promise<number> {
+  server.listen(0, host);
+  await once(server, 'listening');
+  return (server.address() as net.AddressInfo).port;
+}
+
+export interface Pair<S extends net.Socket = net.Socket> {
+  client: S;
+  accepted: S;
+  server: net.Server;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** A connected loopback pair: client and the server's accepted socket. */
+export async function tcpPair(): Promise<Pair> {
+  const server = net.createServer();
+  const port = await listen(server);
+  const acceptedP = once(server, 'connection');
+  const client = net.connect(port, '127.0.0.1');
+  await once(client, 'connect');
+  const [accepted] = (await acceptedP) as [net.Socket];
+  return {
+    client,
+    accepted,
+    server,
+    port,
+    async close() {
+      client.destroy();
+      accepted.destroy();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
+export async function tlsPair(): Promise<Pair<tls.TLSSocket>> {
+  const server = tls.createServer({ key, cert });
+  const port = await listen(server);
+  const acceptedP = once(server, 'secureConnection');
+  const client = tls.connect({ port, host: '127.0.0.1', ca: cert, servername: 'localhost' });
+  await once(client, 'secureConnect');
+  const [accepted] = (await acceptedP) as [tls.TLSSocket];
+  return {
+    client,
+    accepted,
+    server,
+    port,
+    async close() {
+      client.destroy();
+      accepted.destroy();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
+export interface KernelView {
+  enabled: boolean;
+  idle: number;
+  interval: number;
+  count: number;
+  userTimeout: number;
+}
+
+// The system's own Python, not a version-manager shim that costs 300 ms a call.
+const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+
+const PY = `
+import json, socket
+s = socket.socket(fileno=3)
+g = lambda level, opt: s.getsockopt(level, opt)
+print(json.dumps({
+  "enabled": g(socket.SOL_SOCKET, socket.SO_KEEPALIVE) != 0,
+  "idle": g(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE),
+  "interval": g(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL),
+  "count": g(socket.IPPROTO_TCP, socket.TCP_KEEPCNT),
+  "userTimeout": g(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT),
+}))
+`;
+
+/** The descriptor behind a socket or server, from Node's own handle. */
+export function fdOf(target: net.Socket | net.Server): number {
+  const fd = (target as unknown as { _handle: { fd: number } | null })._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) throw new Error('no descriptor');
+  return fd;
+}
+
+/**
+ * What the kernel holds for a socket, read by Python's getsockopt on a
+ * duplicate of its descriptor: an independent witness, not the package.
+ */
+export function kernel(target: net.Socket | net.Server): KernelView {
+  const result = spawnSync(PYTHON, ['-c', PY], { stdio: ['ignore', 'pipe', 'pipe', fdOf(target)], encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`python3 getsockopt failed: ${result.stderr}`);
+  return JSON.parse(result.stdout) as KernelView;
+}
+
+/** The system defaults, straight from /proc. */
+export function procDefaults(): { idle: number; interval: number; count: number } {
+  const read = (name: string) => Number(readFileSync(`/proc/sys/net/ipv4/${name}`, 'utf8'));
+  return { idle: read('tcp_keepalive_time'), interval: read('tcp_keepalive_intvl'), count: read('tcp_keepalive_probes') };
+}
