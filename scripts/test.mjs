@@ -1,0 +1,40 @@
+// `npm test`: builds what the tests need, runs the suite with vitest, and
+// ends with one plain line of counts. Arguments pass through to vitest
+// (e.g. `npm test -- test/roundtrip.test.ts`).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+
+function run(cmd, args, options = {}) {
+  const result = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', ...options });
+  if (result.error) throw result.error;
+  return result.status ?? 1;
+}
+
+if (!existsSync(join(root, 'build/Release/tcp_keepalive.node')) || process.env.TCP_KEEPALIVE_REBUILD) {
+  if (run(npm, ['run', 'build:native']) !== 0) process.exit(1);
+}
+if (run(npm, ['run', 'build:ts']) !== 0) process.exit(1);
+
+const cache = join(root, '.cache');
+mkdirSync(cache, { recursive: true });
+const report = join(cache, 'vitest-report.json');
+rmSync(report, { force: true });
+
+const vitest = join(root, 'node_modules/vitest/vitest.mjs');
+const status = run(process.execPath, [vitest, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)]);
+
+if (existsSync(report)) {
+  const r = JSON.parse(readFileSync(report, 'utf8'));
+  const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
+  console.log(`\nnode ${process.version}: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
+  if (r.numTotalTests === 0) {
+    console.error('no test ran');
+    process.exit(1);
+  }
+}
+process.exit(status);
