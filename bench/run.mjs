@@ -1,0 +1,191 @@
+// `npm run bench`: the package against the kernel floor, a bare N-API
+// floor, Node core and the peers, in one process on loopback with the rows
+// interleaved round by round; then cold load times and memory, each in fresh
+// processes. Prints markdown tables (median ns per operation and ratios).
+//
+// BENCH_ROUNDS (default 31), BENCH_BATCH_MS (default 10), BENCH_LOAD_RUNS
+// (default 21) and BENCH_MEMORY_CALLS (default 1000000) trade time for noise.
+import { spawnSync } from 'node:child_process';
+import os from 'node:os';
+import { ensureBuilt, root } from './common.mjs';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 31);
+const BATCH_MS = Number(process.env.BENCH_BATCH_MS ?? 10);
+const LOAD_RUNS = Number(process.env.BENCH_LOAD_RUNS ?? 21);
+const MEMORY_CALLS = Number(process.env.BENCH_MEMORY_CALLS ?? 1_000_000);
+
+ensureBuilt();
+const { makeGroups, coreHasFourArgs } = await import('./speed.mjs');
+
+function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function quantile(values, q) {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.round(q * (s.length - 1))))];
+}
+
+/** ns per operation of one batch of n. */
+function time(row, n) {
+  const start = process.hrtime.bigint();
+  const own = row.run(n);
+  const ns = Number(process.hrtime.bigint() - start);
+  return typeof own === 'number' ? own : ns / n;
+}
+
+function shuffle(array) {
+  for (let i = array.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [array[i], array[j]] = [array[j], array[i]];
+  }
+  return array;
+}
+
+function speed(groups) {
+  const rows = groups.flatMap((g) => g.rows);
+  for (const row of rows) {
+    // Warm the JIT, then size the batch to about BATCH_MS.
+    let n = 64;
+    for (;;) {
+      const ns = time(row, n) * n;
+      if (ns > BATCH_MS * 1e6 / 4 || n >= 1 << 22) {
+        row.n = Math.max(16, Math.round(n * (BATCH_MS * 1e6) / ns));
+        break;
+      }
+      n *= 2;
+    }
+    time(row, row.n);
+    row.samples = [];
+  }
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const row of shuffle([...rows])) row.samples.push(time(row, row.n));
+  }
+  for (const row of rows) {
+    row.median = median(row.samples);
+    row.q1 = quantile(row.samples, 0.25);
+    row.q3 = quantile(row.samples, 0.75);
+  }
+}
+
+function fmt(x, digits = 0) {
+  return x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function speedTable(group) {
+  const kernel = group.rows.find((r) => r.floor === 'kernel');
+  const napi = group.rows.find((r) => r.floor === 'napi');
+  const pkg = group.rows.find((r) => r.subject === 'package');
+  const lines = [
+    `**${group.title}**`,
+    '',
+    '| | median ns/op | IQR | × kernel floor | × N-API floor | × package |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const row of group.rows) {
+    const ratio = (base) => (base ? `${fmt(row.median / base.median, 2)}` : '');
+    lines.push(`| ${row.name} | ${fmt(row.median)} | ${fmt(row.q1)}–${fmt(row.q3)} | ${ratio(kernel)} | ${ratio(napi)} | ${ratio(pkg)} |`);
+  }
+  return lines.join('\n');
+}
+
+function child(args, options = {}) {
+  const result = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', ...options });
+  if (result.status !== 0) throw new Error(`node ${args.join(' ')} failed:\n${result.stderr}`);
+  return result.stdout;
+}
+
+const LOAD_SUBJECTS = [
+  { name: 'tcp-keepalive', spec: 'tcp-keepalive' },
+  { name: 'net-keepalive', spec: 'net-keepalive' },
+  { name: 'sockopt', spec: 'sockopt' },
+];
+
+/** Cold load: the first require() or import() of each package in a fresh process, timed inside it. */
+function load() {
+  const samples = new Map();
+  for (let run = 0; run < LOAD_RUNS; run++) {
+    for (const subject of shuffle([...LOAD_SUBJECTS])) {
+      for (const mode of ['require', 'import']) {
+        const spec = JSON.stringify(subject.spec);
+        const script = mode === 'require'
+          ? `const t = process.hrtime.bigint(); require(${spec}); process.stdout.write(String(process.hrtime.bigint() - t));`
+          : `const t = process.hrtime.bigint(); await import(${spec}); process.stdout.write(String(process.hrtime.bigint() - t));`;
+        const args = mode === 'require' ? ['-e', script] : ['--input-type=module', '-e', script];
+        const key = `${subject.name} ${mode}`;
+        if (!samples.has(key)) samples.set(key, []);
+        samples.get(key).push(Number(child(args)) / 1e6);
+      }
+    }
+  }
+  const lines = ['| package | cold `require()` ms | cold `import()` ms |', '| --- | ---: | ---: |'];
+  const result = {};
+  for (const subject of LOAD_SUBJECTS) {
+    const req = median(samples.get(`${subject.name} require`));
+    const imp = median(samples.get(`${subject.name} import`));
+    result[subject.name] = { require: req, import: imp };
+    lines.push(`| ${subject.name} | ${fmt(req, 2)} | ${fmt(imp, 2)} |`);
+  }
+  return { table: lines.join('\n'), result };
+}
+
+function memory() {
+  const lines = [
+    `| ${fmt(MEMORY_CALLS)} set+get | RSS before MB | RSS growth MB | heap growth MB | ns per set+get |`,
+    '| --- | ---: | ---: | ---: | ---: |',
+  ];
+  const result = {};
+  for (const subject of ['package', 'raw binding', 'net-keepalive', 'sockopt']) {
+    const r = JSON.parse(child(['--expose-gc', 'bench/memory.mjs', subject, String(MEMORY_CALLS)]));
+    const mb = (x) => x / (1024 * 1024);
+    result[subject] = { rssGrowth: mb(r.after.rss - r.before.rss), heapGrowth: mb(r.after.heapUsed - r.before.heapUsed) };
+    lines.push(`| ${subject} | ${fmt(mb(r.before.rss), 1)} | ${fmt(result[subject].rssGrowth, 1)} | ${fmt(result[subject].heapGrowth, 2)} | ${fmt(r.nsPerPair)} |`);
+  }
+  return { table: lines.join('\n'), result };
+}
+
+function verdict(ok) {
+  return ok ? 'met' : '**missed**';
+}
+
+const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+console.log(`## tcp-keepalive benchmark\n`);
+console.log(`Node ${process.version} (N-API ${process.versions.napi}), Linux ${os.release()}, ${cpu}, ${os.cpus().length} cores; ` +
+  `${ROUNDS} interleaved rounds of ~${BATCH_MS} ms per row; Node core four-argument setKeepAlive: ${coreHasFourArgs ? 'present' : 'absent'}.\n`);
+
+const bench = await makeGroups();
+speed(bench.groups);
+bench.close();
+for (const group of bench.groups) console.log(`${speedTable(group)}\n`);
+
+const loads = load();
+console.log(`**Cold load** (median of ${LOAD_RUNS} fresh processes, timed around the first require/import)\n\n${loads.table}\n`);
+const mem = memory();
+console.log(`**Memory** (a fresh process each, after gc)\n\n${mem.table}\n`);
+
+const g = Object.fromEntries(bench.groups.map((group) => [group.key, group]));
+const row = (key, pred) => g[key].rows.find(pred);
+const ratio = (key, a, b) => row(key, a).median / row(key, b).median;
+const isPkg = (r) => r.subject === 'package';
+const napi = (r) => r.floor === 'napi';
+const kernel = (r) => r.floor === 'kernel';
+const goals = [
+  ['setKeepalive (3 fields) ≤ 1.1 × N-API floor', ratio('set3', isPkg, napi), (x) => x <= 1.1, `(${fmt(ratio('set3', isPkg, kernel), 2)} × kernel floor)`],
+  ['setKeepalive (4 fields) ≤ 1.1 × N-API floor', ratio('set4', isPkg, napi), (x) => x <= 1.1, `(${fmt(ratio('set4', isPkg, kernel), 2)} × kernel floor)`],
+  ['getKeepalive ≤ 1.2 × N-API floor', ratio('get', isPkg, napi), (x) => x <= 1.2, `(${fmt(ratio('get', isPkg, kernel), 2)} × kernel floor)`],
+  ['net-keepalive set (3 fields) ≥ 10 × setKeepalive', ratio('set3', (r) => r.subject === 'net-keepalive', isPkg), (x) => x >= 10, ''],
+  ['net-keepalive set (4 fields) ≥ 10 × setKeepalive', ratio('set4', (r) => r.subject === 'net-keepalive', isPkg), (x) => x >= 10, ''],
+  ['net-keepalive get (3 values) ≥ 10 × getKeepalive (5 values)', ratio('get', (r) => r.subject === 'net-keepalive', isPkg), (x) => x >= 10, ''],
+  ['setKeepalive (3 fields) ≤ 1.0 × Node core setKeepAlive (same 4 system calls)', ratio('set3', isPkg, (r) => r.subject === 'core'), (x) => x <= 1.0, ''],
+];
+if (coreHasFourArgs) {
+  goals.push(['setKeepalive (3 fields) ≤ 1.0 × Node core four-argument setKeepAlive', ratio('set3', isPkg, (r) => r.subject === 'core4'), (x) => x <= 1.0, '']);
+}
+const loadMax = Math.max(loads.result['tcp-keepalive'].require, loads.result['tcp-keepalive'].import);
+goals.push(['cold load < 3 ms (slower of require and import), ms', loadMax, (x) => x < 3, '']);
+goals.push([`RSS growth < 5 MB after ${fmt(MEMORY_CALLS)} set+get, MB`, mem.result.package.rssGrowth, (x) => x < 5, '']);
+
+console.log('**Goals**\n\n| goal | measured | |\n| --- | ---: | --- |');
+for (const [name, value, ok, note] of goals) console.log(`| ${name} | ${fmt(value, 2)} ${note} | ${verdict(ok(value))} |`);
