@@ -6,13 +6,16 @@
  *            no C++ wrapper, so the cost of crossing from JS is all that is
  *            left (the N-API floor);
  *   loopSet/loopGet: the same calls in a C loop timed in C (the kernel
- *            floor: what no binding of any kind can beat).
+ *            floor: what no binding of any kind can beat);
+ *   loopSyscall: the cheapest system call, for scale.
  */
 #include <errno.h>
 #include <node_api.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "keepalive.h"
 
@@ -112,12 +115,25 @@ static napi_value LoopGet(napi_env env, napi_callback_info info) {
   return number(env, (double)(now_ns() - start) / n);
 }
 
+/* loopSyscall(n) -> ns per getppid(): what entering the kernel at all costs
+ * on this machine, the unit the floors above are made of. */
+static napi_value LoopSyscall(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int n = arg_int(env, argv[0]);
+  int64_t start = now_ns();
+  for (int i = 0; i < n; i++) syscall(SYS_getppid);
+  return number(env, (double)(now_ns() - start) / n);
+}
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
       {"set", NULL, Set, NULL, NULL, NULL, napi_default, NULL},
       {"get", NULL, Get, NULL, NULL, NULL, napi_default, NULL},
       {"loopSet", NULL, LoopSet, NULL, NULL, NULL, napi_default, NULL},
       {"loopGet", NULL, LoopGet, NULL, NULL, NULL, napi_default, NULL},
+      {"loopSyscall", NULL, LoopSyscall, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -189,6 +189,9 @@ console.log(`## tcp-keepalive benchmark\n`);
 console.log(`Node ${process.version} (N-API ${process.versions.napi}), Linux ${os.release()}, ${cpu}, ${os.cpus().length} cores; ` +
   `${ROUNDS} interleaved rounds of ~${BATCH_MS} ms per row; Node core four-argument setKeepAlive: ${coreHasFourArgs ? 'present' : 'absent'}.\n`);
 
+const { floor } = (await import('./common.mjs')).loadAll();
+const syscallNs = median(Array.from({ length: 9 }, () => floor.loopSyscall(100_000)));
+console.log(`The cheapest system call (getppid) costs ${fmt(syscallNs)} ns here; the floors below are made of such calls.\n`);
 const bench = await makeGroups();
 speed(bench.groups);
 bench.close();
