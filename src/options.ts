@@ -56,11 +56,15 @@ export function field(name: Field, value: unknown): number {
   throw outOfRange(name, expected(name, range), value);
 }
 
-const KNOWN = new Set(['idle', 'interval', 'count', 'userTimeout', 'enabled']);
+// Comparisons with constant strings are pointer checks once V8 has
+// internalized them; a Set lookup hashes on every call of a hot path.
+function known(key: string): boolean {
+  return key === 'idle' || key === 'interval' || key === 'count' || key === 'userTimeout' || key === 'enabled';
+}
 
 export function fromObject(options: KeepaliveOptions): Values {
   for (const key in options) {
-    if (!KNOWN.has(key)) {
+    if (!known(key)) {
       throw invalidArgValue(`options.${key}`, 'Unknown option (expected idle, interval, count, userTimeout or enabled)', (options as Record<string, unknown>)[key]);
     }
   }
