@@ -7,7 +7,8 @@
  *            left (the N-API floor);
  *   loopSet/loopGet: the same calls in a C loop timed in C (the kernel
  *            floor: what no binding of any kind can beat);
- *   loopSyscall: the cheapest system call, for scale.
+ *   loopSyscall: the cheapest system call, for scale;
+ *   threadCpuNs: the thread's CPU clock, for timing on a shared machine.
  */
 #include <errno.h>
 #include <node_api.h>
@@ -115,6 +116,16 @@ static napi_value LoopGet(napi_env env, napi_callback_info info) {
   return number(env, (double)(now_ns() - start) / n);
 }
 
+/* threadCpuNs() -> CPU time of the calling thread, user and system: unlike
+ * the wall clock it does not count time the thread spent waiting for a core
+ * that other work on a shared machine held. */
+static napi_value ThreadCpuNs(napi_env env, napi_callback_info info) {
+  (void)info;
+  struct timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return number(env, (double)t.tv_sec * 1e9 + t.tv_nsec);
+}
+
 /* loopSyscall(n) -> ns per getppid(): what entering the kernel at all costs
  * on this machine, the unit the floors above are made of. */
 static napi_value LoopSyscall(napi_env env, napi_callback_info info) {
@@ -134,6 +145,7 @@ NAPI_MODULE_INIT() {
       {"loopSet", NULL, LoopSet, NULL, NULL, NULL, napi_default, NULL},
       {"loopGet", NULL, LoopGet, NULL, NULL, NULL, napi_default, NULL},
       {"loopSyscall", NULL, LoopSyscall, NULL, NULL, NULL, napi_default, NULL},
+      {"threadCpuNs", NULL, ThreadCpuNs, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;
