@@ -171,8 +171,8 @@ function load() {
 
 function memory() {
   const lines = [
-    '| subject | set+get calls | RSS before MB | RSS growth MB | heap growth MB | ns per set+get |',
-    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    '| subject | set+get calls | RSS after MB | RSS growth MB | heap used after MB | heap growth MB | ns per set+get |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   const result = {};
   // net-keepalive runs a tenth of the calls: at its speed the full count
@@ -183,7 +183,7 @@ function memory() {
     const r = JSON.parse(child(['--expose-gc', 'bench/memory.mjs', subject, String(calls)]));
     const mb = (x) => x / (1024 * 1024);
     result[subject] = { rssGrowth: mb(r.after.rss - r.before.rss), heapGrowth: mb(r.after.heapUsed - r.before.heapUsed) };
-    lines.push(`| ${subject} | ${fmt(calls)} | ${fmt(mb(r.before.rss), 1)} | ${fmt(result[subject].rssGrowth, 1)} | ${fmt(result[subject].heapGrowth, 2)} | ${fmt(r.nsPerPair)} |`);
+    lines.push(`| ${subject} | ${fmt(calls)} | ${fmt(mb(r.after.rss), 1)} | ${fmt(result[subject].rssGrowth, 1)} | ${fmt(mb(r.after.heapUsed), 1)} | ${fmt(result[subject].heapGrowth, 2)} | ${fmt(r.nsPerPair)} |`);
   }
   return { table: lines.join('\n'), result };
 }
