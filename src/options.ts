@@ -46,8 +46,13 @@ function unsupported(field: Field, value: unknown): Error {
 
 /** One field: undefined leaves it, anything else must be an integer in range. */
 export function field(name: Field, value: unknown): number {
+  return check(name, value, platform().ranges[name]);
+}
+
+// The range comes from the caller, read by a fixed property name, so the hot
+// paths below make no lookup by a variable key.
+function check(name: Field, value: unknown, range: Range | undefined): number {
   if (value === undefined) return LEAVE;
-  const range = platform().ranges[name];
   if (typeof value === 'number' && Number.isInteger(value) && range !== undefined && value >= range.min && value <= range.max) {
     return value;
   }
@@ -72,12 +77,13 @@ export function fromObject(options: KeepaliveOptions): Values {
   if (enabled !== undefined && typeof enabled !== 'boolean') {
     throw invalidArgType('enabled', 'a boolean', enabled);
   }
+  const ranges = platform().ranges;
   return {
     enabled: enabled === false ? 0 : 1,
-    idle: field('idle', options.idle),
-    interval: field('interval', options.interval),
-    count: field('count', options.count),
-    userTimeout: field('userTimeout', options.userTimeout),
+    idle: check('idle', options.idle, ranges.idle),
+    interval: check('interval', options.interval, ranges.interval),
+    count: check('count', options.count, ranges.count),
+    userTimeout: check('userTimeout', options.userTimeout, ranges.userTimeout),
   };
 }
 
@@ -90,12 +96,13 @@ export const ON: Readonly<Values> = Object.freeze({ enabled: 1, idle: LEAVE, int
  */
 export function parse(argc: number, first: unknown, interval: unknown, count: unknown, userTimeout: unknown): Values {
   if (typeof first === 'number') {
+    const ranges = platform().ranges;
     return {
       enabled: 1,
-      idle: field('idle', first),
-      interval: field('interval', interval),
-      count: field('count', count),
-      userTimeout: field('userTimeout', userTimeout),
+      idle: check('idle', first, ranges.idle),
+      interval: check('interval', interval, ranges.interval),
+      count: check('count', count, ranges.count),
+      userTimeout: check('userTimeout', userTimeout, ranges.userTimeout),
     };
   }
   if (argc > 2) {
