@@ -2,8 +2,11 @@
 import net from 'node:net';
 import { invalidArgType } from './errors.js';
 import { parse, type KeepaliveOptions } from './options.js';
+import { platform } from './platform.js';
+import { complete, fromKernel, partialRequested, type PartialKeepaliveSettings, type ReadOptions } from './reading.js';
 import { getServer, setServer } from './server.js';
 import { getSocket, setSocket, type KeepaliveSettings } from './socket.js';
+import { readWithoutFd, recordServer } from './windows.js';
 
 export type Target = net.Socket | net.Server;
 
@@ -23,12 +26,27 @@ export function setKeepalive(target: Target, options: KeepaliveOptions | boolean
   if (!isSocket && !(target instanceof net.Server)) throw invalidArgType('target', EXPECTED, target);
   const values = parse(arguments.length, options, interval, count, userTimeout);
   if (isSocket) setSocket(target, values);
-  else setServer(target, values);
+  else {
+    setServer(target, values);
+    if (!platform().descriptors) recordServer(target, values);
+  }
 }
 
-/** Reads SO_KEEPALIVE, idle, interval, count and userTimeout from the kernel. */
-export function getKeepalive(target: Target): KeepaliveSettings {
-  if (target instanceof net.Socket) return getSocket(target);
-  if (target instanceof net.Server) return getServer(target);
-  throw invalidArgType('target', EXPECTED, target);
+/**
+ * Reads SO_KEEPALIVE, idle, interval, count and userTimeout from the kernel.
+ * Where a value cannot be known (Windows, before this package has set it)
+ * this throws ERR_KEEPALIVE_UNKNOWN; `{ partial: true }` returns null for
+ * it instead.
+ */
+export function getKeepalive(target: Target): KeepaliveSettings;
+export function getKeepalive(target: Target, options: { partial: true }): PartialKeepaliveSettings;
+export function getKeepalive(target: Target, options?: ReadOptions): KeepaliveSettings | PartialKeepaliveSettings;
+export function getKeepalive(target: Target, options?: ReadOptions): KeepaliveSettings | PartialKeepaliveSettings {
+  const isSocket = target instanceof net.Socket;
+  if (!isSocket && !(target instanceof net.Server)) throw invalidArgType('target', EXPECTED, target);
+  const partial = partialRequested(options);
+  const reading = !platform().descriptors
+    ? readWithoutFd(target, isSocket)
+    : fromKernel(isSocket ? getSocket(target) : getServer(target as net.Server));
+  return partial ? reading : complete(reading);
 }
