@@ -99,7 +99,7 @@ describe.skipIf(!bsd)(`on ${os} itself (macOS and FreeBSD runners only)`, () => 
     const acceptedP = once(server, 'connection');
     const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
     const [accepted] = (await acceptedP) as [net.Socket];
-    open = { close: async () => (client.destroy(), accepted.destroy(), await new Promise((r) => server.close(r))) };
+    open = { close: async () => (client.destroy(), accepted.destroy(), await new Promise<void>((r) => server.close(() => r()))) };
     const k = kernel(accepted);
     const c = capabilities();
     expect({ enabled: k.enabled, idle: k.idle === 41, interval: k.interval === 6, count: k.count === 3 }).toEqual({
@@ -118,7 +118,7 @@ describe.skipIf(!bsd)(`on ${os} itself (macOS and FreeBSD runners only)`, () => 
     const acceptedP = once(server, 'connection');
     const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
     const [accepted] = (await acceptedP) as [net.Socket];
-    open = { close: async () => (client.destroy(), accepted.destroy(), await new Promise((r) => server.close(r))) };
+    open = { close: async () => (client.destroy(), accepted.destroy(), await new Promise<void>((r) => server.close(() => r()))) };
     expect(kernel(accepted)).toEqual({ enabled: true, idle: 42, interval: 7, count: 5 });
   });
 });
@@ -159,7 +159,7 @@ describe.skipIf(os !== 'win32')('on Windows itself (Windows runner only)', () =>
     const acceptedP = once(server, 'connection');
     const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
     const [accepted] = (await acceptedP) as [net.Socket];
-    open = { close: async () => (client.destroy(), accepted.destroy(), await new Promise((r) => server.close(r))) };
+    open = { close: async () => (client.destroy(), accepted.destroy(), await new Promise<void>((r) => server.close(() => r()))) };
     expect(getKeepalive(accepted, { partial: true })).toMatchObject({ enabled: true, idle: 42 });
   });
 
@@ -169,7 +169,7 @@ describe.skipIf(os !== 'win32')('on Windows itself (Windows runner only)', () =>
     await once(server, 'listening');
     const client = net.connect(path);
     await once(client, 'connect');
-    open = { close: async () => (client.destroy(), await new Promise((r) => server.close(r))) };
+    open = { close: async () => (client.destroy(), await new Promise<void>((r) => server.close(() => r()))) };
     expect(() => setKeepalive(client, { idle: 30 })).toThrow(expect.objectContaining({ code: 'ERR_SOCKET_NOT_TCP' }));
     const p = await pair();
     try {
