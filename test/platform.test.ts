@@ -154,7 +154,7 @@ describe('capabilities()', () => {
 
   it('hands out a copy: changing it changes nothing', () => {
     const c = capabilities();
-    c.idle.range!.max = 5;
+    (c.idle.range as { max: number }).max = 5;
     expect(capabilities().idle.range!.max).toBe(32767);
     expect(platform().ranges.idle!.max).toBe(32767);
   });
