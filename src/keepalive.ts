@@ -27,8 +27,8 @@ export function setKeepalive(target: Target, options: KeepaliveOptions | boolean
   const values = parse(arguments.length, options, interval, count, userTimeout);
   if (isSocket) setSocket(target, values);
   else {
-    setServer(target, values);
     if (!platform().descriptors) recordServer(target, values);
+    setServer(target, values);
   }
 }
 

@@ -112,8 +112,16 @@ function notConnected(socket: net.Socket): Error {
     : codedError('ERR_SOCKET_NOT_CONNECTED', `The ${socket.constructor.name} is not connected yet; read its keepalive after 'connect'`);
 }
 
-/** Server settings as each accepted socket receives them. */
+/**
+ * Server settings as each accepted socket receives them. A listening named
+ * pipe is refused here, as its descriptor is on other systems, rather than
+ * on each connection it accepts.
+ */
 export function recordServer(server: net.Server, values: Values): void {
+  const handle = handleOf(server);
+  if (server.listening && handle && (Object.getPrototypeOf(handle) as { constructor?: { name?: string } } | null)?.constructor?.name === 'Pipe') {
+    throw codedError('ERR_SOCKET_NOT_TCP', `Keepalive needs a TCP server, but this one (${server.constructor.name}) listens on a named pipe`);
+  }
   const holder = server as { [kServerValues]?: Values };
   const previous = holder[kServerValues];
   holder[kServerValues] = previous ? merge(previous, values) : values;

@@ -145,6 +145,7 @@ describe('Windows path (no descriptor), on this Node', () => {
     try {
       expect(thrown(() => setKeepalive(client, { idle: 30 })).code).toBe('ERR_SOCKET_NOT_TCP');
       expect(thrown(() => getKeepalive(client, { partial: true })).code).toBe('ERR_SOCKET_NOT_TCP');
+      expect(thrown(() => setKeepalive(server, { idle: 30 })).code).toBe('ERR_SOCKET_NOT_TCP');
     } finally {
       client.destroy();
       await new Promise((r) => server.close(r));
