@@ -27,6 +27,8 @@ if (!existsSync(join(root, 'build/Release/tcp_keepalive.node')) || newest(prebui
   if (run(npm, ['run', 'prebuild']) !== 0) process.exit(1);
 }
 if (run(npm, ['run', 'build:ts']) !== 0) process.exit(1);
+// The tests are TypeScript too: type errors fail the run like failing tests.
+if (run(npm, ['run', 'typecheck']) !== 0) process.exit(1);
 
 const cache = join(root, '.cache');
 mkdirSync(cache, { recursive: true });

@@ -78,7 +78,7 @@ describe('Unix domain sockets and pipes', () => {
     const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 5000)'], { stdio: ['ignore', 'pipe', 'ignore'] });
     try {
       expect(child.stdout).toBeInstanceOf(net.Socket);
-      expect(() => setKeepalive(child.stdout!, settings)).toThrow(code('ERR_SOCKET_NOT_TCP'));
+      expect(() => setKeepalive(child.stdout as net.Socket, settings)).toThrow(code('ERR_SOCKET_NOT_TCP'));
     } finally {
       child.kill();
       await once(child, 'exit');
