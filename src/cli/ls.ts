@@ -9,8 +9,8 @@ import { binding, Capability, Kind } from '../native.js';
 
 export const help = `Usage: tcp-keepalive ls [--pid N] [--port P] [--all] [--json]
 
-Lists the TCP connections of this network namespace (IPv4 and IPv6), as ss
-does, with each one's keepalive state: on or off, the pending timer and the
+Lists the TCP connections of this network namespace (IPv4 and IPv6), as
+\`ss -t\` does, with each one's keepalive state: on or off, the pending timer and the
 probes sent without an answer. Where the owning process can be reached
 (Linux 5.6+ pidfd_getfd with ptrace access: root, or the process's own
 user), it also reads idle, interval, count and userTimeout from the socket
@@ -20,7 +20,7 @@ be read, the row says why.
 Options:
   --pid N     only connections held by process N
   --port P    only connections whose local or remote port is P
-  -a, --all   listening sockets too
+  -a, --all   listening, TIME_WAIT and SYN_RECV sockets too (as ss -a)
   --json      one JSON object, {"connections": [...]}, for scripts
   -h, --help  this text
 
@@ -158,9 +158,6 @@ function noHolder(s: ProcSocket, holders: Holders): RowError {
   return { code: 'ERR_NO_PROCESS', message: 'no process in this PID namespace holds it' };
 }
 
-/** Keepalive values are only meaningful for a connection, not a half-open or closed one. */
-const READABLE = new Set(['ESTABLISHED', 'SYN_SENT', 'FIN_WAIT1', 'FIN_WAIT2', 'CLOSE_WAIT', 'LAST_ACK', 'CLOSING', 'LISTEN', 'CLOSE']);
-
 export interface ListOptions {
   pid?: number;
   port?: number;
@@ -182,8 +179,12 @@ function detection(v: Read): number | null {
   }
 }
 
+// What ss leaves out unless asked with -a: no process holds these, or they
+// are not connections yet.
+const HIDDEN = new Set(['LISTEN', 'CLOSE', 'TIME_WAIT', 'SYN_RECV', 'NEW_SYN_RECV']);
+
 export function list(options: ListOptions = {}): Listing {
-  let sockets = readTcpSockets().filter((s) => options.all || s.state !== 'LISTEN');
+  let sockets = readTcpSockets().filter((s) => options.all || !HIDDEN.has(s.state));
   if (options.port !== undefined) sockets = sockets.filter((s) => s.localPort === options.port || s.remotePort === options.port);
   const holders = socketHolders(options.pid === undefined ? undefined : [options.pid]);
   const commands = new Map<number, string | null>();
@@ -198,7 +199,6 @@ export function list(options: ListOptions = {}): Listing {
     const first = processes[0];
     let read: Read | RowError;
     if (!first) read = noHolder(s, holders);
-    else if (!READABLE.has(s.state)) read = { code: 'ERR_NO_PROCESS', message: `no keepalive values in ${s.state}` };
     else read = readValues(first, s.inode);
     const values = 'enabled' in read ? read : null;
     rows.push({
