@@ -155,3 +155,13 @@ export function hasCommand(name: string): boolean {
 }
 
 export const isRoot = process.getuid?.() === 0;
+
+/** The first requirement not met, so that a skipped test can say why. */
+export function missing(requirements: Record<string, boolean>): string | undefined {
+  return Object.entries(requirements).find(([, met]) => !met)?.[0];
+}
+
+/** A test title that carries the reason it is skipped, where it is. */
+export function titled(title: string, why: string | undefined): string {
+  return why ? `${title} [skipped: ${why}]` : title;
+}

@@ -7,15 +7,17 @@ import net from 'node:net';
 import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Connection } from '../src/cli/ls.js';
-import { cli, endpoint, hasCommand, isRoot, json, root, ss, startHolder, type HeldSocket, type Holder, type SsSocket } from './cli-helpers.js';
+import { cli, endpoint, hasCommand, isRoot, json, missing, root, ss, startHolder, titled, type HeldSocket, type Holder, type SsSocket } from './cli-helpers.js';
 import { listen, procDefaults } from './helpers.js';
 
 interface Listing {
   connections: Connection[];
 }
 
-const hasV6 = Object.values(os.networkInterfaces()).some((list) => list?.some((a) => a.family === 'IPv6' && a.address === '::1'));
-const hasSs = hasCommand('ss');
+const noV6 = missing({
+  'needs IPv6 on loopback (::1)': Object.values(os.networkInterfaces()).some((list) => list?.some((a) => a.family === 'IPv6' && a.address === '::1')),
+});
+const noSs = missing({ 'needs ss (iproute2)': hasCommand('ss') });
 const hasSetpriv = hasCommand('setpriv');
 
 let holder: Holder;
@@ -71,7 +73,7 @@ describe('ls finds the holder process and its values', () => {
     expect(rowFor(connections, holder.socket('v4-peer'))).toMatchObject({ keepalive: false, ...d, userTimeout: 0, detectionTime: null });
   });
 
-  it.skipIf(!hasV6)('lists IPv6 connections with their values', () => {
+  it.skipIf(noV6)(titled('lists IPv6 connections with their values', noV6), () => {
     const { connections } = json<Listing>(['ls', '--pid', String(holder.pid)]);
     expect(rowFor(connections, holder.socket('v6-client'))).toMatchObject({
       family: 'IPv6',
@@ -181,7 +183,7 @@ function settled(args: string[], expected: number, prefix: string[] = []): Snaps
   return snap;
 }
 
-describe.skipIf(!hasSs)('ls agrees with ss -tnoe', () => {
+describe.skipIf(noSs)(titled('ls agrees with ss -tnoe', noSs), () => {
   it('on the holder connections: state, keepalive on/off, timer within a second', () => {
     const snap = settled(['--pid', String(holder.pid)], holder.sockets.length);
     const s = holder.socket('v4-client');
@@ -194,8 +196,12 @@ describe.skipIf(!hasSs)('ls agrees with ss -tnoe', () => {
     expect(compare(snap)).toBeGreaterThanOrEqual(holder.sockets.length);
   });
 
-  it.skipIf(!isRoot || !hasCommand('unshare') || !hasCommand('nsenter'))(
-    'on unanswered probes to a dead peer (a namespace with lo down)',
+  const noNetns = missing({
+    'needs root for a network namespace': isRoot,
+    'needs unshare and nsenter (util-linux)': hasCommand('unshare') && hasCommand('nsenter'),
+  });
+  it.skipIf(noNetns)(
+    titled('on unanswered probes to a dead peer (a namespace with lo down)', noNetns),
     async () => {
       // A long interval, so that ss, ls, ss fall between two probes.
       const dead = await startHolder({ v4: { idle: 1, interval: 10, count: 50 }, v6: false }, [
@@ -241,10 +247,12 @@ describe('rows whose values cannot be read say why', () => {
 
   // Another user without root cannot read the holder's /proc/PID/fd.
   const asNobody = ['setpriv', '--reuid', '65534', '--regid', '65534', '--clear-groups'];
-  const nobodyCanRun =
-    isRoot && hasSetpriv && spawnSync(asNobody[0]!, [...asNobody.slice(1), process.execPath, '-e', `require(${JSON.stringify(`${root}/dist/cli/main.js`)})`]).status === 0;
-
-  it.skipIf(!nobodyCanRun)('another user: the owner is unknown, the timer still shows keepalive', () => {
+  const noNobody = missing({
+    'needs root to switch users': isRoot,
+    'needs setpriv (util-linux)': hasSetpriv,
+    'needs the checkout readable by user nobody': isRoot && hasSetpriv && spawnSync(asNobody[0]!, [...asNobody.slice(1), process.execPath, '-e', `require(${JSON.stringify(`${root}/dist/cli/main.js`)})`]).status === 0,
+  });
+  it.skipIf(noNobody)(titled('another user: the owner is unknown, the timer still shows keepalive', noNobody), () => {
     const port = holder.socket('v4-peer').localPort;
     const rows = json<Listing>(['ls', '--port', String(port)], { prefix: asNobody }).connections;
     const client = rowFor(rows, holder.socket('v4-client'));
@@ -260,7 +268,8 @@ describe('rows whose values cannot be read say why', () => {
   // read (it checks the effective uid) but pidfd_getfd is refused (it checks
   // the real uid): the process is known, its socket values are not.
   const noPtrace = ['setpriv', '--inh-caps=-sys_ptrace', '--bounding-set=-sys_ptrace'];
-  it.skipIf(!isRoot || !hasSetpriv)('pidfd_getfd refused: pid known, values not, EPERM given', async () => {
+  const noCaps = missing({ 'needs root to drop capabilities': isRoot, 'needs setpriv (util-linux)': hasSetpriv });
+  it.skipIf(noCaps)(titled('pidfd_getfd refused: pid known, values not, EPERM given', noCaps), async () => {
     const limited = await startHolder({ v6: false }, noPtrace);
     try {
       const prefix = ['setpriv', '--ruid', '65534', ...noPtrace.slice(1)];
