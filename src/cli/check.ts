@@ -96,7 +96,7 @@ export function check(given: Partial<Record<Field, number>>): CheckReport {
         code: 'IDLE_EXCEEDS_MIDDLEBOX',
         middlebox: box.name,
         timeout: box.timeout,
-        message: `idle ${values.idle} s is not below the ${box.name}'s ${box.timeout} s idle timeout: it forgets the flow before the first probe; use idle under ${box.timeout} s behind one`,
+        message: `idle ${values.idle} s reaches the ${box.name}'s ${box.timeout} s idle timeout: it drops the flow before the first probe (use idle < ${box.timeout})`,
       });
     }
   }

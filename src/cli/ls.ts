@@ -120,7 +120,7 @@ function describeFailure(error: NodeJS.ErrnoException & { syscall?: string }, ho
  */
 function readValues(holder: ProcessRef, inode: number): Read | RowError {
   if (!(binding.capabilities & Capability.Pidfd)) {
-    return { code: 'ENOSYS', message: 'this build has no pidfd_getfd, so other processes\u2019 sockets cannot be read' };
+    return { code: 'ENOSYS', message: "this build has no pidfd_getfd, so other processes' sockets cannot be read" };
   }
   let fd: number;
   try {
@@ -152,7 +152,7 @@ function noHolder(s: ProcSocket, holders: Holders): RowError {
     const n = holders.unreadable.length;
     return {
       code: 'EACCES',
-      message: `owner unknown: ${n} process${n === 1 ? '\u2019s' : 'es\u2019'} descriptors could not be read; run as root`,
+      message: `owner unknown: ${n} process${n === 1 ? "'s" : "es'"} descriptors could not be read; run as root`,
     };
   }
   return { code: 'ERR_NO_PROCESS', message: 'no process in this PID namespace holds it' };
