@@ -264,6 +264,19 @@ describe('rows whose values cannot be read say why', () => {
     expect(r.stderr.trim().split('\n')).toEqual([`tcp-keepalive: cannot read the descriptors of process ${holder.pid} (EACCES); run as root or as its user`]);
   });
 
+  it.skipIf(noNobody)(titled("the process's own user reads its values without root", noNobody), async () => {
+    const own = await startHolder({ v6: false }, asNobody);
+    try {
+      const rows = json<Listing>(['ls', '--pid', String(own.pid)], { prefix: asNobody }).connections;
+      expect(rows).toHaveLength(2);
+      for (const s of own.sockets) {
+        expect(rowFor(rows, s)).toMatchObject({ pid: own.pid, fd: s.fd, uid: 65534, keepalive: s.kernel.enabled, idle: s.kernel.idle, count: s.kernel.count, error: null });
+      }
+    } finally {
+      await own.stop();
+    }
+  });
+
   // Without CAP_SYS_PTRACE and with another real uid, /proc/PID/fd can be
   // read (it checks the effective uid) but pidfd_getfd is refused (it checks
   // the real uid): the process is known, its socket values are not.
