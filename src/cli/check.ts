@@ -104,7 +104,10 @@ export function check(given: Partial<Record<Field, number>>): CheckReport {
   let time: number | null = null;
   let probes: number | null = null;
   if (valid) {
-    time = detectionTime(values);
+    // userTimeout 0 is passed only where it means something: on a platform
+    // without TCP_USER_TIMEOUT even 0 is a value it cannot take.
+    const { userTimeout, ...rest } = values;
+    time = detectionTime(userTimeout > 0 ? values : rest);
     probes = Math.round((time - values.idle) / values.interval);
     if (values.userTimeout > 0 && probes !== values.count) {
       warnings.push({
