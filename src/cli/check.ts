@@ -4,7 +4,8 @@ import { duration, styleFor } from './format.js';
 import { detectionTime, systemDefaults } from '../defaults.js';
 import { platform, type Field } from '../platform.js';
 
-export const help = `Usage: tcp-keepalive check [--idle S] [--interval S] [--count N] [--user-timeout MS] [--json]
+export const help = `Usage: tcp-keepalive check [--idle S] [--interval S] [--count N]
+                           [--user-timeout MS] [--json]
 
 Computes how long a connection with these keepalive values takes to notice
 a silent peer, as Linux's keepalive timer does it, and warns about:
@@ -17,11 +18,12 @@ a silent peer, as Linux's keepalive timer does it, and warns about:
 A value left out takes this network namespace's system default.
 
 Options:
-  --idle S           seconds of idleness before the first probe (TCP_KEEPIDLE)
+  --idle S           seconds idle before the first probe (TCP_KEEPIDLE)
   --interval S       seconds between unanswered probes (TCP_KEEPINTVL)
-  --count N          unanswered probes before the connection is dropped (TCP_KEEPCNT)
-  --user-timeout MS  milliseconds sent data may stay unacknowledged (TCP_USER_TIMEOUT)
-  --json             {"idle", ..., "detectionTime", "warnings": [{"code", "message"}]}
+  --count N          unanswered probes that drop the connection (TCP_KEEPCNT)
+  --user-timeout MS  milliseconds sent data may go unacknowledged
+                     (TCP_USER_TIMEOUT)
+  --json             {"idle", ..., "detectionTime", "warnings": [...]}
   -h, --help         this text
 
 Exit status: 0 no warnings, 1 warnings, 2 bad input.`;

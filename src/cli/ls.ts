@@ -10,12 +10,12 @@ import { binding, Capability, Kind } from '../native.js';
 export const help = `Usage: tcp-keepalive ls [--pid N] [--port P] [--all] [--json]
 
 Lists the TCP connections of this network namespace (IPv4 and IPv6), as
-\`ss -t\` does, with each one's keepalive state: on or off, the pending timer and the
-probes sent without an answer. Where the owning process can be reached
-(Linux 5.6+ pidfd_getfd with ptrace access: root, or the process's own
-user), it also reads idle, interval, count and userTimeout from the socket
-itself, and the time a silent peer takes to be detected. Where they cannot
-be read, the row says why.
+\`ss -t\` does, with each one's keepalive state: on or off, the pending
+timer and the probes sent without an answer. Where the owning process can
+be reached (Linux 5.6+ pidfd_getfd with ptrace access: root, or the
+process's own user), it also reads idle, interval, count and userTimeout
+from the socket itself, and the time a silent peer takes to be detected.
+Where they cannot be read, the row says why.
 
 Options:
   --pid N     only connections held by process N
