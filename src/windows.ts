@@ -11,7 +11,7 @@ import { codedError } from './errors.js';
 import { LEAVE, merge, type Values } from './options.js';
 import { platform } from './platform.js';
 import type { PartialKeepaliveSettings } from './reading.js';
-import { handleOf, tcpHandle, type Handle } from './target.js';
+import { handleOf, isPipe, notTcp, tcpHandle, type Handle } from './target.js';
 
 /**
  * Windows' documented defaults (KeepAliveTime 2 h, KeepAliveInterval 1 s,
@@ -50,10 +50,8 @@ function systemError(err: number): Error {
 
 /** The TCP handle's own setKeepAlive, past any pin, or a coded error. */
 function nodeSetKeepAlive(socket: net.Socket, tcp: Handle): SetKeepAlive {
-  const proto = Object.getPrototypeOf(tcp) as { setKeepAlive?: unknown; constructor?: { name?: string } } | null;
-  if (proto?.constructor?.name === 'Pipe') {
-    throw codedError('ERR_SOCKET_NOT_TCP', `Keepalive needs a TCP socket, but this one (${socket.constructor.name}) is a named pipe`);
-  }
+  if (isPipe(tcp)) throw notTcp(socket, true);
+  const proto = Object.getPrototypeOf(tcp) as { setKeepAlive?: unknown } | null;
   if (typeof proto?.setKeepAlive !== 'function') {
     throw codedError('ERR_SOCKET_NO_FD', `This stream (${socket.constructor.name}) is not backed by a TCP handle to set keepalive on`);
   }
@@ -119,9 +117,7 @@ function notConnected(socket: net.Socket): Error {
  */
 export function recordServer(server: net.Server, values: Values): void {
   const handle = handleOf(server);
-  if (server.listening && handle && (Object.getPrototypeOf(handle) as { constructor?: { name?: string } } | null)?.constructor?.name === 'Pipe') {
-    throw codedError('ERR_SOCKET_NOT_TCP', `Keepalive needs a TCP server, but this one (${server.constructor.name}) listens on a named pipe`);
-  }
+  if (server.listening && handle && isPipe(handle)) throw notTcp(server, true);
   const holder = server as { [kServerValues]?: Values };
   const previous = holder[kServerValues];
   holder[kServerValues] = previous ? merge(previous, values) : values;
