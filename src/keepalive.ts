@@ -2,13 +2,24 @@
 import net from 'node:net';
 import { invalidArgType } from './errors.js';
 import { parse, type KeepaliveOptions } from './options.js';
-import { platform } from './platform.js';
+import { platform, type Platform } from './platform.js';
 import { complete, fromKernel, partialRequested, type PartialKeepaliveSettings, type ReadOptions } from './reading.js';
 import { getServer, setServer } from './server.js';
 import { getSocket, setSocket, type KeepaliveSettings } from './socket.js';
 import { readWithoutFd, recordServer } from './windows.js';
 
 export type Target = net.Socket | net.Server;
+
+let lastPlatform: Platform | undefined;
+let lastReadsEverything = false;
+
+function readsEverything(p: Platform): boolean {
+  if (p !== lastPlatform) {
+    lastPlatform = p;
+    lastReadsEverything = p.descriptors && Object.values(p.read).every((how) => how === 'kernel');
+  }
+  return lastReadsEverything;
+}
 
 const EXPECTED = 'a net.Socket, tls.TLSSocket or a net, tls, http, https or http2 server';
 
@@ -44,6 +55,11 @@ export function getKeepalive(target: Target, options?: ReadOptions): KeepaliveSe
 export function getKeepalive(target: Target, options?: ReadOptions): KeepaliveSettings | PartialKeepaliveSettings {
   const isSocket = target instanceof net.Socket;
   if (!isSocket && !(target instanceof net.Server)) throw invalidArgType('target', EXPECTED, target);
+  // Where the kernel answers for every field (Linux), its reading is already
+  // complete: skip the conversions below on this hot path.
+  if (options === undefined && readsEverything(platform())) {
+    return isSocket ? getSocket(target) : getServer(target as net.Server);
+  }
   const partial = partialRequested(options);
   const reading = !platform().descriptors
     ? readWithoutFd(target, isSocket)

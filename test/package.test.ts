@@ -54,9 +54,9 @@ function runIn(file: string, source: string): { read: unknown; binary: string } 
 }
 
 describe('the published package', () => {
-  it('ships dist, native sources, prebuilds and binding.gyp, and no build/', () => {
+  it('ships dist, the command, native sources, prebuilds and binding.gyp, and no build/', () => {
     const top = readdirSync(installed).sort();
-    expect(top).toEqual(['LICENSE', 'README.md', 'binding.gyp', 'dist', 'native', 'package.json', 'prebuilds']);
+    expect(top).toEqual(['LICENSE', 'README.md', 'bin', 'binding.gyp', 'dist', 'native', 'package.json', 'prebuilds']);
     expect(existsSync(path.join(installed, 'prebuilds', `${process.platform}-${process.arch}`))).toBe(true);
   });
 
