@@ -3,3 +3,4 @@ export type { KeepaliveOptions } from './options.js';
 export type { KeepaliveSettings } from './socket.js';
 export { systemDefaults, detectionTime, type SystemDefaults, type DetectionSettings } from './defaults.js';
 export { setDefaultKeepalive, type ConnectionInfo, type DefaultKeepaliveConfig } from './defaults-process.js';
+export { fromLibpq, type LibpqParams } from './libpq.js';
