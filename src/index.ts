@@ -4,3 +4,4 @@ export type { KeepaliveSettings } from './socket.js';
 export { systemDefaults, detectionTime, type SystemDefaults, type DetectionSettings } from './defaults.js';
 export { setDefaultKeepalive, type ConnectionInfo, type DefaultKeepaliveConfig } from './defaults-process.js';
 export { fromLibpq, type LibpqParams } from './libpq.js';
+export { CONNECTION_LOST_CHANNEL, type ConnectionLost, type ConnectionLostMessage, type LossCause } from './cause.js';

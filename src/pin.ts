@@ -6,6 +6,7 @@
 // and through TLSWrap). Nothing is added to sockets the package never
 // touched, and nothing outlives the socket: both are own properties.
 import type net from 'node:net';
+import { unwatch, watch } from './cause.js';
 import type { Handle } from './target.js';
 
 function pinnedSocketSetKeepAlive(this: net.Socket): net.Socket {
@@ -26,6 +27,7 @@ export function pinSocket(socket: net.Socket): void {
   if ((socket as Pinnable).setKeepAlive !== pinnedSocketSetKeepAlive) {
     (socket as Pinnable).setKeepAlive = pinnedSocketSetKeepAlive;
   }
+  watch(socket);
 }
 
 export function pinHandle(handle: Handle): void {
@@ -36,5 +38,6 @@ export function unpin(socket: net.Socket, handle: Handle | null | undefined): vo
   if ((socket as Pinnable).setKeepAlive === pinnedSocketSetKeepAlive) {
     delete (socket as Partial<Pinnable>).setKeepAlive;
   }
+  unwatch(socket);
   if (handle && handle.setKeepAlive === pinnedHandleSetKeepAlive) delete handle.setKeepAlive;
 }
