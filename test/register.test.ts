@@ -117,7 +117,7 @@ function untouched(): KernelView {
 const pidfd = process.platform === 'linux' && process.getuid?.() === 0;
 const why = 'reading another process\'s sockets needs pidfd_getfd (Linux 5.6+) and ptrace rights (root)';
 
-describe.concurrent.skipIf(!pidfd && !process.env.CI)(`an unchanged application${pidfd ? '' : ` (${why})`}`, () => {
+describe.skipIf(!pidfd && !process.env.CI)(`an unchanged application${pidfd ? '' : ` (${why})`}`, { concurrent: true }, () => {
   const loaders: Loader[] = ['--require', '--import', 'NODE_OPTIONS=--require', 'NODE_OPTIONS=--import'];
 
   it.each(loaders)('%s: client and accepted sockets on a listed port carry the values; another port is untouched', async (loader) => {
