@@ -145,7 +145,13 @@ describe.skipIf(skip)(`causes of death, each in its own network namespace${unava
     }
     // Only managed sockets carry the hook; setKeepalive(socket, false) removes it.
     expect(o.ownDestroy).toEqual({ managed: true, unmanaged: false, released: false });
-    expectPublished('reset', ['managed.client']);
+    // An accepted socket of a server set with setKeepalive (the kernel copied
+    // the listener's values into it) is managed too.
+    const accepted = lost('reset', 'server.accepted');
+    expect(accepted).toMatchObject({ cause: 'reset', code: 'ECONNRESET' });
+    expect(accepted.settings).toEqual(o.before['server.accepted']);
+    expect(accepted.settings).toMatchObject({ enabled: true, idle: 50, interval: 6, count: 5 });
+    expectPublished('reset', ['managed.client', 'server.accepted']);
   });
 
   it('EPIPE: writing after the peer closed and reset', () => {
