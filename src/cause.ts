@@ -152,7 +152,7 @@ function capture(socket: Watched, error: Error & { code: string }): ConnectionLo
     retransmits,
     totalRetransmits: at(InfoField.TotalRetrans),
     state: tcp ? (STATES[info[InfoField.State]!] ?? String(info[InfoField.State])) : null,
-    // Cached by watch() while the connection could still name its peer.
+    // The peer was cached by watch() while the connection could still name it.
     localAddress: socket.localAddress,
     localPort: socket.localPort,
     remoteAddress: socket.remoteAddress,
@@ -202,12 +202,10 @@ export function watch(socket: net.Socket): void {
     server[kWrapWatch] = true;
     server.on('secureConnection', onSecureConnection);
   }
-  // getpeername fails once the kernel has closed the connection; asking now
-  // has Node cache both ends for the report.
-  if (!s.connecting && s._handle) {
-    void s.remoteAddress;
-    void s.localAddress;
-  }
+  // getpeername fails once the kernel has closed the connection (the local
+  // end can still be read then); asking now has Node cache the peer for the
+  // report.
+  if (!s.connecting && s._handle) void s.remoteAddress;
   if (s._destroy === watchedDestroy) return;
   s[kPrevious] = Object.hasOwn(s, '_destroy') ? s._destroy : null;
   s._destroy = watchedDestroy;
