@@ -166,13 +166,16 @@ function watchedDestroy(this: Watched, error: Error | null, callback: (error?: E
   // A system error from reading or writing an established connection; a
   // failed connect is not a lost connection, and keepalive never ran.
   if (e && typeof e.code === 'string' && (TIMEOUTS.has(e.code) || RESETS.has(e.code)) && typeof e.syscall === 'string' && e.syscall !== 'connect' && e.keepalive === undefined) {
+    // The report is extra: nothing here may stop the socket's own error
+    // handling, and a frozen error object still gets its report published.
+    let report: ConnectionLost | undefined;
     try {
-      const report = capture(this, e as Error & { code: string });
+      report = capture(this, e as Error & { code: string });
       Object.defineProperty(e, 'keepalive', { value: report, enumerable: true, writable: true, configurable: true });
-      if (channel.hasSubscribers) channel.publish({ ...report, socket: this, error: e } satisfies ConnectionLostMessage);
     } catch {
-      // The report is extra; the socket's own error handling must go on.
+      // Not extensible, or nothing could be read.
     }
+    if (report && channel.hasSubscribers) channel.publish({ ...report, socket: this, error: e } satisfies ConnectionLostMessage);
   }
   const previous = this[kPrevious] ?? (Object.getPrototypeOf(this) as Watched)._destroy;
   previous.call(this, error, callback);

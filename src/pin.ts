@@ -5,6 +5,8 @@
 // (which Node calls directly for the keepAlive option, for accepted sockets
 // and through TLSWrap). Nothing is added to sockets the package never
 // touched, and nothing outlives the socket: both are own properties.
+// Pinned sockets are the managed ones, so they are also watched for a lost
+// connection (cause.ts).
 import type net from 'node:net';
 import { unwatch, watch } from './cause.js';
 import type { Handle } from './target.js';
