@@ -5,3 +5,5 @@ export { systemDefaults, detectionTime, type SystemDefaults, type DetectionSetti
 export { setDefaultKeepalive, type ConnectionInfo, type DefaultKeepaliveConfig } from './defaults-process.js';
 export { capabilities, type Capabilities, type FieldCapability, type Range, type Readback } from './capabilities.js';
 export type { PartialKeepaliveSettings, ReadOptions } from './reading.js';
+export { fromLibpq, type LibpqParams } from './libpq.js';
+export { CONNECTION_LOST_CHANNEL, type ConnectionLost, type ConnectionLostMessage, type LossCause } from './cause.js';

@@ -49,7 +49,7 @@ function onConnection(this: WithState, socket: net.Socket): void {
       setSocket(socket, state.perConnection);
     } else {
       // The kernel copied the settings already; only hold them in place.
-      pinSocket(socket);
+      pinSocket(socket, false);
       const handle = handleOf(socket);
       if (handle) pinHandle(tcpHandle(handle));
     }
