@@ -1,6 +1,12 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  resolve: {
+    // examples/ import the package by name, as users do; under test that name
+    // is the source, the same module instance the tests themselves import.
+    alias: [{ find: /^tcp-keepalive$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) }],
+  },
   test: {
     include: ['test/**/*.test.ts'],
     // Sockets and child processes, not DOM: forks isolate native state per file.
