@@ -9,6 +9,8 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    // Database servers for the driver tests: started on first use, stopped here.
+    globalSetup: ['test/setup/servers.ts'],
     // Sockets and child processes, not DOM: forks isolate native state per file.
     pool: 'forks',
     testTimeout: 30_000,
