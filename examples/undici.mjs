@@ -12,7 +12,8 @@ const keepalive = { idle: 60, interval: 10, count: 3 };
 // and, with allowH2, HTTP/2). Pass it as `dispatcher`, or make it what the
 // global fetch uses with undici's setGlobalDispatcher(agent).
 export function createAgent(options = {}, settings = keepalive) {
-  const connect = buildConnector(options.connect ?? {});
+  // undici would build this connector itself from these options.
+  const connect = buildConnector({ allowH2: options.allowH2, ...options.connect });
   return new Agent({
     ...options,
     connect(opts, callback) {
