@@ -76,6 +76,13 @@ describe('http.Agent and https.Agent', () => {
     }
   });
 
+  it("Node's global agent as it comes (keepAlive on, keepAliveMsecs 1000): probes after 1 s idle", async () => {
+    const k = clientSide(await get(`http://127.0.0.1:${httpPort}/`, http.globalAgent));
+    expect(k).toMatchObject({ enabled: true, idle: 1, userTimeout: 0 });
+    if (nodeForcesProbes) expect(k).toMatchObject({ interval: 1, count: 10 });
+    console.log(`http.globalAgent default -> kernel ${JSON.stringify(k)}`);
+  });
+
   it('withKeepalive(http.Agent): the settings hold over the agent\'s own keepAlive, on reused sockets too', async () => {
     const agent = withKeepalive(new http.Agent({ keepAlive: true, keepAliveMsecs: 6000, maxSockets: 1 }), ours);
     try {
