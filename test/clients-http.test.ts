@@ -87,7 +87,7 @@ describe('http.Agent and https.Agent', () => {
     const agent = withKeepalive(new http.Agent({ keepAlive: true, keepAliveMsecs: 6000, maxSockets: 1 }), ours);
     try {
       const first = await get(`http://127.0.0.1:${httpPort}/`, agent);
-      // The agent calls setKeepAlive again each time it takes the socket back.
+      // The agent calls setKeepAlive again each time it takes a socket back.
       const second = await get(`http://127.0.0.1:${httpPort}/`, agent);
       expect(second).toBe(first);
       expect(clientSide(second)).toEqual({ enabled: true, ...ours });

@@ -3,7 +3,7 @@
 import { once } from 'node:events';
 import type net from 'node:net';
 import Redis from 'ioredis';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createRedis, keepaliveToPort } from '../examples/ioredis.mjs';
 import { setDefaultKeepalive } from '../src/index.js';
 import { kernel } from './helpers.js';
@@ -29,7 +29,7 @@ async function commandsOn(redis: Redis): Promise<net.Socket> {
 }
 
 describe.skipIf(skip)(`ioredis and Redis${note}`, () => {
-  beforeAll(() => assertAvailable(server));
+  beforeEach(() => assertAvailable(server));
   afterEach(() => setDefaultKeepalive(false));
 
   it("the driver's own keepAlive: the idle time only, nothing for probes or a user timeout", async () => {

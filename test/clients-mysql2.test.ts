@@ -2,7 +2,7 @@
 // driver's own enableKeepAlive on, read back from the kernel.
 import type net from 'node:net';
 import mysql from 'mysql2/promise';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connect, createPool, keepaliveToPort } from '../examples/mysql2.mjs';
 import { setDefaultKeepalive } from '../src/index.js';
 import { kernel, procDefaults } from './helpers.js';
@@ -28,7 +28,7 @@ async function queryOn(c: mysql.Connection | mysql.PoolConnection): Promise<net.
 }
 
 describe.skipIf(skip)(`mysql2 and MariaDB${note}`, () => {
-  beforeAll(() => assertAvailable(server));
+  beforeEach(() => assertAvailable(server));
   afterEach(() => setDefaultKeepalive(false));
 
   it("the driver's own enableKeepAlive: the idle time only, nothing for probes or a user timeout", async () => {

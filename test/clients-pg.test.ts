@@ -1,7 +1,7 @@
 // node-postgres against a real PostgreSQL: the README's pg recipes, with the
 // driver's own keepAlive option on, read back from the kernel.
 import pg from 'pg';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connectClient, createPool, keepaliveToPort } from '../examples/pg.mjs';
 import { setDefaultKeepalive } from '../src/index.js';
 import { kernel, procDefaults } from './helpers.js';
@@ -26,7 +26,7 @@ async function queryOn(client: pg.Client | pg.PoolClient): Promise<void> {
 }
 
 describe.skipIf(skip)(`pg and PostgreSQL${note}`, () => {
-  beforeAll(() => assertAvailable(server));
+  beforeEach(() => assertAvailable(server));
   afterEach(() => setDefaultKeepalive(false));
 
   it("the driver's own keepAlive: the idle time only, nothing for probes or a user timeout", async () => {

@@ -314,7 +314,7 @@ export function needs(record: ServerRecord | { reason: string } | { path: string
   return { skip: !inCI, note: ` (unavailable: ${reason})` };
 }
 
-/** Throws the reason a server cannot be had: for beforeAll under CI. */
+/** Throws the reason a server cannot be had: each test under CI fails with it. */
 export function assertAvailable(record: ServerRecord | { reason: string } | { path: string }): void {
   if ('reason' in record) throw new Error(`required server unavailable: ${record.reason}`);
 }
