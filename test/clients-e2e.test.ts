@@ -1,54 +1,87 @@
 // The scenario the package exists for: a database connection idles, the
 // network under it dies without a FIN or RST, and the driver must hear of it
 // within the detection time the user chose, then recover once the network is
-// back. ioredis and a real Redis, in a private network namespace whose
-// loopback is taken down (test/fixtures/netns-redis.mjs).
+// back. Real servers, each in a private network namespace whose loopback is
+// taken down (test/fixtures/netns-redis.mjs, netns-pg.mjs).
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { detectionTime } from '../src/index.js';
 import { fixtures } from './helpers.js';
-import { inCI, needs, serverBinary } from './setup/databases.js';
+import { inCI, initPostgres, scratchDir, serverBinary } from './setup/databases.js';
 import { netnsUnavailable, nodeInNetns } from './setup/ns-exec.js';
 
 const settings = { idle: 2, interval: 1, count: 2 };
-// The driver's own keepAlive of 1 s would, on its own, give 1 + 1 * 10 = 11 s
-// (Node sets 1 s and 10 probes): well outside the window asserted below.
-const driverKeepAlive = 1000;
+const expected = detectionTime(settings) * 1000;
+// Each driver's own keepalive is on with a 1 s idle time, which alone would
+// give 1 + 1 * 10 = 11 s (Node sets 1 s and 10 probes): well outside the
+// window asserted below.
+const driverDelay = 1000;
 
-const redis = await serverBinary('redis');
 const netns = netnsUnavailable();
-const { skip, note } = netns ? { skip: !inCI, note: ` (unavailable: ${netns})` } : needs(redis);
+const redis = await serverBinary('redis');
+const postgres = await serverBinary('postgres');
 
-describe.skipIf(skip)(`ioredis across a link that goes down${note}`, () => {
-  it('reports the dead connection within idle + interval * count, and reconnects once the link is back', async () => {
-    if (netns) throw new Error(netns);
-    if (!('path' in redis)) throw new Error(redis.reason);
-    const expected = detectionTime(settings) * 1000;
+function gate(server: { path: string } | { reason: string }): { skip: boolean; note: string; reason?: string } {
+  const reason = netns ?? ('reason' in server ? server.reason : undefined);
+  return reason === undefined ? { skip: false, note: '' } : { skip: !inCI, note: ` (unavailable: ${reason})`, reason };
+}
+
+interface Outcome {
+  before: { localPort: number; keepalive: object };
+  after: { localPort: number; keepalive: object };
+  error: { code: string; message: string; afterMs: number } | null;
+}
+
+async function runFixture(script: string, args: string[]): Promise<Outcome> {
+  const run = await nodeInNetns(path.join(fixtures, script), args, expected + 30_000);
+  expect(run.status, run.stderr).toBe(0);
+  return JSON.parse(run.stdout.trim().split('\n').pop()!) as Outcome;
+}
+
+function expectDetectedAndRecovered(result: Outcome): void {
+  expect(result.before.keepalive).toEqual({ enabled: true, ...settings, userTimeout: 0 });
+  // The kernel gave up on the connection, and the driver said so.
+  expect(result.error?.code).toBe('ETIMEDOUT');
+  // Keepalive timers fire on time to within a few jiffies; the margin is for a busy machine.
+  expect(result.error!.afterMs).toBeGreaterThanOrEqual(expected - 250);
+  expect(result.error!.afterMs).toBeLessThan(expected + 2500);
+  // Work after the link came back ran on a new connection, which got the settings too.
+  expect(result.after.localPort).not.toBe(result.before.localPort);
+  expect(result.after.keepalive).toEqual({ enabled: true, ...settings, userTimeout: 0 });
+}
+
+describe.concurrent('a link that goes down under an idle connection', () => {
+  it('detection time for these settings', () => {
     expect(expected).toBe(4000);
-    const run = await nodeInNetns(
-      path.join(fixtures, 'netns-redis.mjs'),
-      [redis.path, JSON.stringify(settings), String(driverKeepAlive)],
-      expected + 20_000,
-    );
-    expect(run.status, run.stderr).toBe(0);
-    const result = JSON.parse(run.stdout.trim().split('\n').pop()!) as {
-      before: { localPort: number; keepalive: object };
-      after: { localPort: number; keepalive: object };
-      error: { code: string; message: string; afterMs: number } | null;
-      closedAfterMs: number;
+  });
+
+  const r = gate(redis);
+  it.skipIf(r.skip)(`ioredis and Redis: ETIMEDOUT within idle + interval * count, then a reconnect${r.note}`, async () => {
+    if (r.reason) throw new Error(r.reason);
+    const result = (await runFixture('netns-redis.mjs', [(redis as { path: string }).path, JSON.stringify(settings), String(driverDelay)])) as Outcome & {
       value: string;
     };
     console.log(`ioredis, link down after idling: ${JSON.stringify(result)}`);
-
-    expect(result.before.keepalive).toEqual({ enabled: true, ...settings, userTimeout: 0 });
-    // The kernel gave up on the connection, and the driver said so.
-    expect(result.error?.code).toBe('ETIMEDOUT');
-    // Keepalive timers fire on time to within a few jiffies; the margin is for a busy machine.
-    expect(result.error!.afterMs).toBeGreaterThanOrEqual(expected - 250);
-    expect(result.error!.afterMs).toBeLessThan(expected + 2500);
-    // A command after the link came back ran on a new connection, which got the settings too.
+    expectDetectedAndRecovered(result);
     expect(result.value).toBe('before');
-    expect(result.after.localPort).not.toBe(result.before.localPort);
-    expect(result.after.keepalive).toEqual({ enabled: true, ...settings, userTimeout: 0 });
+  });
+
+  const p = gate(postgres);
+  it.skipIf(p.skip)(`pg Pool and PostgreSQL: the idle client's ETIMEDOUT within idle + interval * count, then a new connection${p.note}`, async () => {
+    if (p.reason) throw new Error(p.reason);
+    const binary = (postgres as { path: string }).path;
+    const db = await initPostgres(binary, scratchDir('netns-pg'));
+    if (typeof db === 'string') throw new Error(db);
+    const result = (await runFixture('netns-pg.mjs', [
+      binary,
+      db.data,
+      String(db.ids?.uid ?? -1),
+      String(db.ids?.gid ?? -1),
+      JSON.stringify(settings),
+      String(driverDelay),
+    ])) as Outcome & { after: { serverSaw: number } };
+    console.log(`pg Pool, link down after idling: ${JSON.stringify(result)}`);
+    expectDetectedAndRecovered(result);
+    expect(result.after.serverSaw).toBe(result.after.localPort);
   });
 });

@@ -222,27 +222,46 @@ async function plan(name: ServerName, binary: string, base: string, port: number
         stopSignal: 'SIGTERM',
       };
     case 'postgres': {
-      // PostgreSQL refuses to run as root: run it as the package's user.
-      const ids = root ? userIds('postgres') : undefined;
-      if (root && !ids) return 'running as root and there is no postgres user to run PostgreSQL as';
-      const data = path.join(base, 'data');
-      if (ids) chownSync(base, ids.uid, ids.gid);
-      const initdb = await run(
-        path.join(path.dirname(binary), 'initdb'),
-        ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C'],
-        ids,
-      );
-      if (initdb.status !== 0) return `initdb failed: ${initdb.stderr.trim().split('\n').slice(-2).join(' ')}`;
+      const db = await initPostgres(binary, base);
+      if (typeof db === 'string') return db;
       return {
         command: binary,
-        args: ['-D', data, '-h', '127.0.0.1', '-p', String(port), '-k', base, '-c', 'fsync=off', '-c', 'full_page_writes=off'],
+        args: ['-D', db.data, '-h', '127.0.0.1', '-p', String(port), '-k', base, '-c', 'fsync=off', '-c', 'full_page_writes=off'],
         ready: /database system is ready to accept connections/,
         // SIGINT is PostgreSQL's fast shutdown; SIGTERM waits for clients.
         stopSignal: 'SIGINT',
-        ...(ids ? { ids } : {}),
+        ...(db.ids ? { ids: db.ids } : {}),
       };
     }
   }
+}
+
+/**
+ * A new PostgreSQL data directory in base (base/data), owned by the user the
+ * server must run as, or why there cannot be one.
+ */
+export async function initPostgres(binary: string, base: string): Promise<{ data: string; ids?: { uid: number; gid: number } } | string> {
+  // PostgreSQL refuses to run as root: run it as the package's user.
+  const root = process.getuid?.() === 0;
+  const ids = root ? userIds('postgres') : undefined;
+  if (root && !ids) return 'running as root and there is no postgres user to run PostgreSQL as';
+  mkdirSync(base, { recursive: true });
+  if (ids) chownSync(base, ids.uid, ids.gid);
+  const data = path.join(base, 'data');
+  const initdb = await run(
+    path.join(path.dirname(binary), 'initdb'),
+    ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C'],
+    ids,
+  );
+  if (initdb.status !== 0) return `initdb failed: ${initdb.stderr.trim().split('\n').slice(-2).join(' ')}`;
+  return ids ? { data, ids } : { data };
+}
+
+/** This run's private directory, for tests that keep files of their own there. */
+export function scratchDir(name: string): string {
+  const dir = path.join(runDir(), name);
+  mkdirSync(dir, { recursive: true });
+  return dir;
 }
 
 async function start(name: ServerName): Promise<ServerRecord> {

@@ -39,6 +39,12 @@ export function nodeInNetns(script: string, args: string[], timeoutMs: number): 
     }, timeoutMs);
     child.on('close', (status) => {
       clearTimeout(timer);
+      // Anything the script left running would keep the namespace alive.
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // Nothing left.
+      }
       resolve({ status, stdout, stderr });
     });
   });
