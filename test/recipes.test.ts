@@ -6,7 +6,6 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-// @ts-expect-error: a plain script, no types
 import { recipeRegion, render } from '../scripts/readme-recipes.mjs';
 
 const root = path.join(__dirname, '..');
