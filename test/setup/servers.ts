@@ -2,7 +2,7 @@
 // run, and their shutdown at the end. The servers themselves start on first
 // use (test/setup/databases.ts), so a run of one unrelated test file starts
 // none of them, and each starts once however many files use it.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, chmodSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -17,8 +17,25 @@ declare module 'vitest' {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+const PREFIX = 'tcp-keepalive-servers-';
+
+/** Directories left by runs that were killed: their servers stopped themselves, the data stayed. */
+function sweep(): void {
+  for (const name of readdirSync(os.tmpdir())) {
+    if (!name.startsWith(PREFIX)) continue;
+    const dir = path.join(os.tmpdir(), name);
+    try {
+      if (!alive(Number(readFileSync(path.join(dir, 'owner'), 'utf8')))) rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // Not ours to judge, or just removed by its own run.
+    }
+  }
+}
+
 export default function setup(project: TestProject): () => Promise<void> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'tcp-keepalive-servers-'));
+  sweep();
+  const dir = mkdtempSync(path.join(os.tmpdir(), PREFIX));
+  writeFileSync(path.join(dir, 'owner'), String(process.pid));
   // PostgreSQL runs as its own user and must reach its data directory.
   chmodSync(dir, 0o755);
   project.provide('serversDir', dir);
