@@ -18,8 +18,6 @@ export type ServerRecord =
   | { ok: true; name: string; host: string; port: number; pid: number; stopSignal: NodeJS.Signals; startMs: number; log: string }
   | { ok: false; name: string; reason: string; pid: 0; stopSignal: NodeJS.Signals; startMs: 0 };
 
-export type Running = Extract<ServerRecord, { ok: true }>;
-
 /** CI must run every test: a missing server there is a failure, not a skip. */
 export const inCI = !!process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
 
@@ -268,8 +266,16 @@ async function start(name: ServerName): Promise<ServerRecord> {
   const installed = await installMissing();
   const binary = binaries[name]();
   if (!binary) return unavailable(name, installed.ok ? `${packages[name]} installed but its server binary is not found` : installed.reason);
+  // The free port can be taken by someone else before the server binds it.
+  let record: ServerRecord | undefined;
+  for (let attempt = 1; attempt <= 3 && !record?.ok; attempt++) {
+    record = await startOnce(name, binary, path.join(runDir(), name, String(attempt)));
+  }
+  return record!;
+}
+
+async function startOnce(name: ServerName, binary: string, base: string): Promise<ServerRecord> {
   const started = performance.now();
-  const base = path.join(runDir(), name);
   mkdirSync(base, { recursive: true });
   const port = await freePort();
   const p = await plan(name, binary, base, port);
