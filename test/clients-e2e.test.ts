@@ -66,6 +66,16 @@ describe.concurrent('a link that goes down under an idle connection', () => {
     expect(result.value).toBe('before');
   });
 
+  it.skipIf(r.skip)(`ioredis and Redis, for comparison: the driver's own keepalive alone takes 1 + 1 * 10 = 11 s${r.note}`, async () => {
+    if (r.reason) throw new Error(r.reason);
+    const result = await runFixture('netns-redis.mjs', [(redis as { path: string }).path, 'null', String(driverDelay)]);
+    console.log(`ioredis without the package, link down after idling: ${JSON.stringify(result)}`);
+    expect(result.before.keepalive).toEqual({ enabled: true, idle: 1, interval: 1, count: 10, userTimeout: 0 });
+    expect(result.error?.code).toBe('ETIMEDOUT');
+    expect(result.error!.afterMs).toBeGreaterThanOrEqual(11_000 - 250);
+    expect(result.error!.afterMs).toBeLessThan(11_000 + 2500);
+  });
+
   const p = gate(postgres);
   it.skipIf(p.skip)(`pg Pool and PostgreSQL: the idle client's ETIMEDOUT within idle + interval * count, then a new connection${p.note}`, async () => {
     if (p.reason) throw new Error(p.reason);
