@@ -61,7 +61,8 @@ function onConnection(this: WithState, socket: net.Socket): void {
 function apply(server: WithState, state: ServerState): void {
   const handle = handleOf(server);
   const fd = handle?.fd;
-  const hasFd = typeof fd === 'number' && fd >= 0;
+  // Windows has a listening descriptor only inside libuv: nothing to set there.
+  const hasFd = platform().descriptors && typeof fd === 'number' && fd >= 0;
   if (handle && hasFd) {
     const v = state.values;
     binding.set(tcpFd(server, handle), v.enabled, v.idle, v.interval, v.count, v.userTimeout);

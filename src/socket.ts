@@ -4,7 +4,9 @@ import { codedError } from './errors.js';
 import { binding } from './native.js';
 import { merge, type Values } from './options.js';
 import { pinHandle, pinSocket, unpin } from './pin.js';
+import { platform } from './platform.js';
 import { handleOf, isPipe, notTcp, tcpFd, tcpHandle, type Handle } from './target.js';
+import { applyWithoutFd } from './windows.js';
 
 const kPending = Symbol('tcp-keepalive.pending');
 // Set once the application has called setKeepalive on the socket itself, so
@@ -23,8 +25,8 @@ function closed(socket: net.Socket): Error {
 
 /** Applies values to a socket that has its descriptor, and pins or releases it. */
 export function applyToHandle(socket: net.Socket, handle: Handle, values: Values): void {
-  const fd = tcpFd(socket, handle);
-  binding.set(fd, values.enabled, values.idle, values.interval, values.count, values.userTimeout);
+  if (!platform().descriptors) applyWithoutFd(socket, handle, values);
+  else binding.set(tcpFd(socket, handle), values.enabled, values.idle, values.interval, values.count, values.userTimeout);
   if (values.enabled) {
     pinSocket(socket);
     pinHandle(tcpHandle(handle));

@@ -4,10 +4,10 @@
 // back. Real servers, each in a private network namespace whose loopback is
 // taken down (test/fixtures/netns-redis.mjs, netns-pg.mjs).
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { detectionTime } from '../src/index.js';
 import { fixtures } from './helpers.js';
-import { inCI, initPostgres, scratchDir, serverBinary } from './setup/databases.js';
+import { initPostgres, scratchDir, serverBinary, skipUnless } from './setup/databases.js';
 import { netnsUnavailable, nodeInNetns } from './setup/ns-exec.js';
 
 const settings = { idle: 2, interval: 1, count: 2 };
@@ -18,13 +18,9 @@ const expected = detectionTime(settings) * 1000;
 const driverDelay = 1000;
 
 const netns = netnsUnavailable();
-const redis = await serverBinary('redis');
-const postgres = await serverBinary('postgres');
-
-function gate(server: { path: string } | { reason: string }): { skip: boolean; note: string; reason?: string } {
-  const reason = netns ?? ('reason' in server ? server.reason : undefined);
-  return reason === undefined ? { skip: false, note: '' } : { skip: !inCI, note: ` (unavailable: ${reason})`, reason };
-}
+type Binary = { path: string } | { reason: string };
+const why = (binary: Binary | undefined) => netns ?? (binary && 'reason' in binary ? binary.reason : undefined);
+const pathOf = (binary: Binary | undefined) => (binary as { path: string }).path;
 
 interface Outcome {
   before: { localPort: number; keepalive: object };
@@ -51,14 +47,19 @@ function expectDetectedAndRecovered(result: Outcome): void {
 }
 
 describe.concurrent('a link that goes down under an idle connection', () => {
+  let redis: Binary | undefined;
+  let postgres: Binary | undefined;
+  beforeAll(async () => {
+    [redis, postgres] = await Promise.all([serverBinary('redis'), serverBinary('postgres')]);
+  }, 600_000);
+
   it('detection time for these settings', () => {
     expect(expected).toBe(4000);
   });
 
-  const r = gate(redis);
-  it.skipIf(r.skip)(`ioredis and Redis: ETIMEDOUT within idle + interval * count, then a reconnect${r.note}`, async () => {
-    if (r.reason) throw new Error(r.reason);
-    const result = (await runFixture('netns-redis.mjs', [(redis as { path: string }).path, JSON.stringify(settings), String(driverDelay)])) as Outcome & {
+  it('ioredis and Redis: ETIMEDOUT within idle + interval * count, then a reconnect', async (ctx) => {
+    skipUnless(ctx, why(redis));
+    const result = (await runFixture('netns-redis.mjs', [pathOf(redis), JSON.stringify(settings), String(driverDelay)])) as Outcome & {
       value: string;
     };
     console.log(`ioredis, link down after idling: ${JSON.stringify(result)}`);
@@ -66,9 +67,9 @@ describe.concurrent('a link that goes down under an idle connection', () => {
     expect(result.value).toBe('before');
   });
 
-  it.skipIf(r.skip)(`ioredis and Redis, for comparison: the driver's own keepalive alone takes 1 + 1 * 10 = 11 s${r.note}`, async () => {
-    if (r.reason) throw new Error(r.reason);
-    const result = await runFixture('netns-redis.mjs', [(redis as { path: string }).path, 'null', String(driverDelay)]);
+  it("ioredis and Redis, for comparison: the driver's own keepalive alone takes 1 + 1 * 10 = 11 s", async (ctx) => {
+    skipUnless(ctx, why(redis));
+    const result = await runFixture('netns-redis.mjs', [pathOf(redis), 'null', String(driverDelay)]);
     console.log(`ioredis without the package, link down after idling: ${JSON.stringify(result)}`);
     expect(result.before.keepalive).toEqual({ enabled: true, idle: 1, interval: 1, count: 10, userTimeout: 0 });
     expect(result.error?.code).toBe('ETIMEDOUT');
@@ -76,10 +77,9 @@ describe.concurrent('a link that goes down under an idle connection', () => {
     expect(result.error!.afterMs).toBeLessThan(11_000 + 2500);
   });
 
-  const p = gate(postgres);
-  it.skipIf(p.skip)(`pg Pool and PostgreSQL: the idle client's ETIMEDOUT within idle + interval * count, then a new connection${p.note}`, async () => {
-    if (p.reason) throw new Error(p.reason);
-    const binary = (postgres as { path: string }).path;
+  it("pg Pool and PostgreSQL: the idle client's ETIMEDOUT within idle + interval * count, then a new connection", async (ctx) => {
+    skipUnless(ctx, why(postgres));
+    const binary = pathOf(postgres);
     const db = await initPostgres(binary, scratchDir('netns-pg'));
     if (typeof db === 'string') throw new Error(db);
     const result = (await runFixture('netns-pg.mjs', [

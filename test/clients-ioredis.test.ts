@@ -3,19 +3,13 @@
 import { once } from 'node:events';
 import type net from 'node:net';
 import Redis from 'ioredis';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createRedis, keepaliveToPort } from '../examples/ioredis.mjs';
 import { setDefaultKeepalive } from '../src/index.js';
 import { kernel } from './helpers.js';
-import { assertAvailable, database, needs } from './setup/databases.js';
+import { useDatabase } from './setup/databases.js';
 import { nodeProbes } from './setup/sockets.js';
 
-const server = await database('redis');
-const { skip, note } = needs(server);
-const port = server.ok ? server.port : 0;
-
-// ioredis's keepAlive is a number of milliseconds (30000 unless given).
-const options = { host: '127.0.0.1', port, keepAlive: 4000, lazyConnect: false };
 const ours = { idle: 73, interval: 8, count: 4, userTimeout: 40_000 };
 
 /** Runs commands and checks that the server saw them on this very socket. */
@@ -28,12 +22,14 @@ async function commandsOn(redis: Redis): Promise<net.Socket> {
   return stream;
 }
 
-describe.skipIf(skip)(`ioredis and Redis${note}`, () => {
-  beforeEach(() => assertAvailable(server));
+describe('ioredis and Redis', () => {
+  const server = useDatabase('redis');
+  // ioredis's keepAlive is a number of milliseconds (30000 unless given).
+  const options = () => ({ host: '127.0.0.1', port: server().port, keepAlive: 4000 });
   afterEach(() => setDefaultKeepalive(false));
 
   it("the driver's own keepAlive: the idle time only, nothing for probes or a user timeout", async () => {
-    const redis = new Redis(options);
+    const redis = new Redis(options());
     try {
       const k = kernel(await commandsOn(redis));
       expect(k).toEqual({ enabled: true, idle: 4, ...nodeProbes, userTimeout: 0 });
@@ -44,7 +40,7 @@ describe.skipIf(skip)(`ioredis and Redis${note}`, () => {
   });
 
   it("the driver's default keepAlive (30000 ms)", async () => {
-    const redis = new Redis({ host: '127.0.0.1', port });
+    const redis = new Redis({ host: '127.0.0.1', port: server().port });
     try {
       const k = kernel(await commandsOn(redis));
       expect(k).toEqual({ enabled: true, idle: 30, ...nodeProbes, userTimeout: 0 });
@@ -55,7 +51,7 @@ describe.skipIf(skip)(`ioredis and Redis${note}`, () => {
   });
 
   it("the 'connect' recipe: the first connection and the one after a reconnection", async () => {
-    const redis = createRedis(options, ours);
+    const redis = createRedis(options(), ours);
     try {
       const first = await commandsOn(redis);
       expect(kernel(first)).toEqual({ enabled: true, ...ours });
@@ -74,8 +70,8 @@ describe.skipIf(skip)(`ioredis and Redis${note}`, () => {
   });
 
   it('setDefaultKeepalive filtered on the server port: a client that knows nothing of it', async () => {
-    keepaliveToPort(port, ours);
-    const redis = new Redis(options);
+    keepaliveToPort(server().port, ours);
+    const redis = new Redis(options());
     try {
       expect(kernel(await commandsOn(redis))).toEqual({ enabled: true, ...ours });
     } finally {

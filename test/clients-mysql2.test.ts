@@ -2,18 +2,13 @@
 // driver's own enableKeepAlive on, read back from the kernel.
 import type net from 'node:net';
 import mysql from 'mysql2/promise';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { connect, createPool, keepaliveToPort } from '../examples/mysql2.mjs';
 import { setDefaultKeepalive } from '../src/index.js';
 import { kernel, procDefaults } from './helpers.js';
-import { assertAvailable, database, needs } from './setup/databases.js';
+import { useDatabase } from './setup/databases.js';
 import { nodeProbes } from './setup/sockets.js';
 
-const server = await database('mariadb');
-const { skip, note } = needs(server);
-const port = server.ok ? server.port : 0;
-
-const options = { host: '127.0.0.1', port, user: 'root', enableKeepAlive: true, keepAliveInitialDelay: 5000 };
 const ours = { idle: 79, interval: 9, count: 6, userTimeout: 50_000 };
 
 type Core = { stream: net.Socket; threadId: number };
@@ -27,12 +22,13 @@ async function queryOn(c: mysql.Connection | mysql.PoolConnection): Promise<net.
   return core.stream;
 }
 
-describe.skipIf(skip)(`mysql2 and MariaDB${note}`, () => {
-  beforeEach(() => assertAvailable(server));
+describe('mysql2 and MariaDB', () => {
+  const server = useDatabase('mariadb');
+  const options = () => ({ host: '127.0.0.1', port: server().port, user: 'root', enableKeepAlive: true, keepAliveInitialDelay: 5000 });
   afterEach(() => setDefaultKeepalive(false));
 
   it("the driver's own enableKeepAlive: the idle time only, nothing for probes or a user timeout", async () => {
-    const c = await mysql.createConnection(options);
+    const c = await mysql.createConnection(options());
     try {
       const k = kernel(await queryOn(c));
       expect(k).toEqual({ enabled: true, idle: 5, ...nodeProbes, userTimeout: 0 });
@@ -43,7 +39,7 @@ describe.skipIf(skip)(`mysql2 and MariaDB${note}`, () => {
   });
 
   it("the driver's defaults (keepalive on, no delay): the system's 2-hour defaults", async () => {
-    const c = await mysql.createConnection({ host: '127.0.0.1', port, user: 'root' });
+    const c = await mysql.createConnection({ host: '127.0.0.1', port: server().port, user: 'root' });
     try {
       expect(kernel(await queryOn(c))).toEqual({ enabled: true, ...procDefaults(), userTimeout: 0 });
     } finally {
@@ -52,7 +48,7 @@ describe.skipIf(skip)(`mysql2 and MariaDB${note}`, () => {
   });
 
   it('one connection: setKeepalive on connection.connection.stream', async () => {
-    const c = await connect(options, ours);
+    const c = await connect(options(), ours);
     try {
       expect(kernel(await queryOn(c))).toEqual({ enabled: true, ...ours });
     } finally {
@@ -62,7 +58,7 @@ describe.skipIf(skip)(`mysql2 and MariaDB${note}`, () => {
 
   it('a pool: every connection, including the ones that replace those it closed when idle', async () => {
     // maxIdle 0: the pool closes each connection within a second of its release.
-    const pool = createPool({ ...options, connectionLimit: 2, maxIdle: 0, idleTimeout: 100 }, ours);
+    const pool = createPool({ ...options(), connectionLimit: 2, maxIdle: 0, idleTimeout: 100 }, ours);
     const ports = new Set<number>();
     try {
       for (let i = 0; i < 2; i++) {
@@ -80,8 +76,8 @@ describe.skipIf(skip)(`mysql2 and MariaDB${note}`, () => {
   });
 
   it('setDefaultKeepalive filtered on the server port: a pool that knows nothing of it', async () => {
-    keepaliveToPort(port, ours);
-    const pool = mysql.createPool({ ...options, connectionLimit: 2 });
+    keepaliveToPort(server().port, ours);
+    const pool = mysql.createPool({ ...options(), connectionLimit: 2 });
     try {
       const [a, b] = await Promise.all([pool.getConnection(), pool.getConnection()]);
       for (const c of [a!, b!]) {

@@ -1,23 +1,18 @@
 // node-postgres against a real PostgreSQL: the README's pg recipes, with the
 // driver's own keepAlive option on, read back from the kernel.
+import type net from 'node:net';
 import pg from 'pg';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { connectClient, createPool, keepaliveToPort } from '../examples/pg.mjs';
 import { setDefaultKeepalive } from '../src/index.js';
 import { kernel, procDefaults } from './helpers.js';
-import { assertAvailable, database, needs } from './setup/databases.js';
+import { useDatabase } from './setup/databases.js';
 import { nodeProbes } from './setup/sockets.js';
 
-const server = await database('postgres');
-const { skip, note } = needs(server);
-const port = server.ok ? server.port : 0;
-
-// The driver's own option is on throughout, so the tests show the package's
-// values holding against it.
-const config = { host: '127.0.0.1', port, user: 'postgres', database: 'postgres', keepAlive: true, keepAliveInitialDelayMillis: 3000 };
 const ours = { idle: 71, interval: 7, count: 5, userTimeout: 45_000 };
 
-type Client = pg.Client & { connection: { stream: import('node:net').Socket } };
+// pg's types leave out the connection's socket.
+type Client = pg.Client & { connection: { stream: net.Socket } };
 
 /** Runs a query and checks that the server saw it on this very socket. */
 async function queryOn(client: pg.Client | pg.PoolClient): Promise<void> {
@@ -25,12 +20,22 @@ async function queryOn(client: pg.Client | pg.PoolClient): Promise<void> {
   expect(rows[0]!.port).toBe((client as Client).connection.stream.localPort);
 }
 
-describe.skipIf(skip)(`pg and PostgreSQL${note}`, () => {
-  beforeEach(() => assertAvailable(server));
+describe('pg and PostgreSQL', () => {
+  const server = useDatabase('postgres');
+  // The driver's own option is on throughout, so the tests show the package's
+  // values holding against it.
+  const config = () => ({
+    host: '127.0.0.1',
+    port: server().port,
+    user: 'postgres',
+    database: 'postgres',
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 3000,
+  });
   afterEach(() => setDefaultKeepalive(false));
 
   it("the driver's own keepAlive: the idle time only, nothing for probes or a user timeout", async () => {
-    const client = new pg.Client(config) as Client;
+    const client = new pg.Client(config()) as Client;
     await client.connect();
     try {
       await queryOn(client);
@@ -43,7 +48,7 @@ describe.skipIf(skip)(`pg and PostgreSQL${note}`, () => {
   });
 
   it("the driver's keepAlive with its default delay of 0: keepalive on, at the system's 2-hour defaults", async () => {
-    const client = new pg.Client({ ...config, keepAliveInitialDelayMillis: undefined }) as Client;
+    const client = new pg.Client({ ...config(), keepAliveInitialDelayMillis: undefined }) as Client;
     await client.connect();
     try {
       await queryOn(client);
@@ -54,7 +59,7 @@ describe.skipIf(skip)(`pg and PostgreSQL${note}`, () => {
   });
 
   it('Client: setKeepalive on client.connection.stream before connect()', async () => {
-    const client = (await connectClient(config, ours)) as Client;
+    const client = (await connectClient(config(), ours)) as Client;
     try {
       await queryOn(client);
       expect(kernel(client.connection.stream)).toEqual({ enabled: true, ...ours });
@@ -64,7 +69,7 @@ describe.skipIf(skip)(`pg and PostgreSQL${note}`, () => {
   });
 
   it("Pool: every connection, including the ones that replace retired connections (maxUses: 1)", async () => {
-    const pool = createPool({ ...config, max: 2, maxUses: 1 }, ours);
+    const pool = createPool({ ...config(), max: 2, maxUses: 1 }, ours);
     const ports = new Set<number>();
     try {
       for (let i = 0; i < 3; i++) {
@@ -86,8 +91,8 @@ describe.skipIf(skip)(`pg and PostgreSQL${note}`, () => {
   });
 
   it('setDefaultKeepalive filtered on the server port: a Pool that knows nothing of it', async () => {
-    keepaliveToPort(port, ours);
-    const pool = new pg.Pool({ ...config, max: 1, maxUses: 1 });
+    keepaliveToPort(server().port, ours);
+    const pool = new pg.Pool({ ...config(), max: 1, maxUses: 1 });
     try {
       for (let i = 0; i < 2; i++) {
         const client = await pool.connect();

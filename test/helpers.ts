@@ -25,14 +25,17 @@ export interface Pair<S extends net.Socket = net.Socket> {
   close(): Promise<void>;
 }
 
-/** A connected loopback pair: client and the server's accepted socket. */
-export async function tcpPair(): Promise<Pair> {
-  const server = net.createServer();
+async function makePair<S extends net.Socket>(
+  server: net.Server,
+  acceptEvent: string,
+  connect: (port: number) => S,
+  connectEvent: string,
+): Promise<Pair<S>> {
   const port = await listen(server);
-  const acceptedP = once(server, 'connection');
-  const client = net.connect(port, '127.0.0.1');
-  await once(client, 'connect');
-  const [accepted] = (await acceptedP) as [net.Socket];
+  const acceptedP = once(server, acceptEvent);
+  const client = connect(port);
+  await once(client, connectEvent);
+  const [accepted] = (await acceptedP) as [S];
   return {
     client,
     accepted,
@@ -46,24 +49,18 @@ export async function tcpPair(): Promise<Pair> {
   };
 }
 
-export async function tlsPair(): Promise<Pair<tls.TLSSocket>> {
-  const server = tls.createServer({ key, cert });
-  const port = await listen(server);
-  const acceptedP = once(server, 'secureConnection');
-  const client = tls.connect({ port, host: '127.0.0.1', ca: cert, servername: 'localhost' });
-  await once(client, 'secureConnect');
-  const [accepted] = (await acceptedP) as [tls.TLSSocket];
-  return {
-    client,
-    accepted,
-    server,
-    port,
-    async close() {
-      client.destroy();
-      accepted.destroy();
-      await new Promise((r) => server.close(r));
-    },
-  };
+/** A connected loopback pair: client and the server's accepted socket. */
+export function tcpPair(): Promise<Pair> {
+  return makePair(net.createServer(), 'connection', (port) => net.connect(port, '127.0.0.1'), 'connect');
+}
+
+export function tlsPair(): Promise<Pair<tls.TLSSocket>> {
+  return makePair(
+    tls.createServer({ key, cert }),
+    'secureConnection',
+    (port) => tls.connect({ port, host: '127.0.0.1', ca: cert, servername: 'localhost' }),
+    'secureConnect',
+  );
 }
 
 export interface KernelView {

@@ -10,7 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, chownSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { inject } from 'vitest';
+import { beforeAll, beforeEach, inject, type TestContext } from 'vitest';
 
 export type ServerName = 'postgres' | 'redis' | 'mariadb';
 
@@ -329,17 +329,25 @@ export async function serverBinary(name: ServerName): Promise<{ path: string } |
 }
 
 /**
- * Title suffix and skip flag for a suite that needs a server: skipped, with
- * the reason in its name, when the server cannot be had, except under CI,
- * where the suite runs and fails on it.
+ * Skips the running test, with the reason as its note, when what it needs
+ * cannot be had; under CI the test fails with the reason instead.
  */
-export function needs(record: ServerRecord | { reason: string } | { path: string }): { skip: boolean; note: string } {
-  const reason = 'reason' in record ? record.reason : undefined;
-  if (reason === undefined) return { skip: false, note: '' };
-  return { skip: !inCI, note: ` (unavailable: ${reason})` };
+export function skipUnless(ctx: TestContext, reason: string | undefined): void {
+  if (reason === undefined) return;
+  if (inCI) throw new Error(`required under CI but unavailable: ${reason}`);
+  ctx.skip(`unavailable: ${reason}`);
 }
 
-/** Throws the reason a server cannot be had: each test under CI fails with it. */
-export function assertAvailable(record: ServerRecord | { reason: string } | { path: string }): void {
-  if ('reason' in record) throw new Error(`required server unavailable: ${record.reason}`);
+/**
+ * For a suite that needs a server: the run's server of that kind, ready
+ * before the suite's first test (installing it may take a while), and each
+ * test skipped (under CI, failed) with the reason when it cannot be had.
+ */
+export function useDatabase(name: ServerName): () => Extract<ServerRecord, { ok: true }> {
+  let record: ServerRecord | undefined;
+  beforeAll(async () => {
+    record = await database(name);
+  }, 600_000);
+  beforeEach((ctx) => skipUnless(ctx, record && !record.ok ? record.reason : undefined));
+  return () => record as Extract<ServerRecord, { ok: true }>;
 }
