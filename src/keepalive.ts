@@ -4,6 +4,7 @@ import { invalidArgType } from './errors.js';
 import { parse, type KeepaliveOptions } from './options.js';
 import { getServer, setServer } from './server.js';
 import { getSocket, setSocket, type KeepaliveSettings } from './socket.js';
+import { checkSettings } from './warnings.js';
 
 export type Target = net.Socket | net.Server;
 
@@ -24,6 +25,7 @@ export function setKeepalive(target: Target, options: KeepaliveOptions | boolean
   const values = parse(arguments.length, options, interval, count, userTimeout);
   if (isSocket) setSocket(target, values);
   else setServer(target, values);
+  checkSettings(target, values);
 }
 
 /** Reads SO_KEEPALIVE, idle, interval, count and userTimeout from the kernel. */
