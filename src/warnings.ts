@@ -4,7 +4,7 @@
 // a userTimeout shorter than idle + interval * count quietly sends fewer
 // probes than `count`. Users hear of it once per distinct setting, through
 // process warnings (which they can route or silence), never console output.
-import type net from 'node:net';
+import net from 'node:net';
 import { detectionTime, systemDefaults } from './defaults.js';
 import { LEAVE, type Values } from './options.js';
 import { readFd } from './socket.js';
@@ -75,7 +75,7 @@ const kDeferred = Symbol('tcp-keepalive.warnDeferred');
 type Marked = Target & { [kUserTimeout]?: boolean; [kDeferred]?: boolean };
 
 function isServer(target: Target): target is net.Server {
-  return typeof (target as net.Server).listen === 'function';
+  return target instanceof net.Server;
 }
 
 /** The values in force, from the kernel; undefined while there is no descriptor to read. */
