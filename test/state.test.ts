@@ -175,9 +175,15 @@ describe.skipIf(skipNetns)(netnsTitle('getKeepaliveState while a dead peer is pr
     // count is 4: each of 0..4 lasts a second and is seen.
     expect([...new Set(counts)]).toEqual([0, 1, 2, 3, 4]);
     for (const [i, s] of samples.entries()) {
-      expect(s.state).toBe('ESTABLISHED');
+      // The last sample may be taken after the kernel gave up, before Node
+      // has heard: the socket is then CLOSE, and gone from ss.
+      if (i === samples.length - 1 && s.state === 'CLOSE') {
+        expect(s.ss).toBeNull();
+        continue;
+      }
+      expect(s.state, JSON.stringify(s)).toBe('ESTABLISHED');
       // ss reads just after: the same count, or one more if a probe left in
-      // between; or, on the last sample only, nothing if the reset did.
+      // between; or, on the last sample, nothing if the reset did.
       const agrees = s.ss === s.unansweredProbes || s.ss === s.unansweredProbes + 1 || (s.ss === null && i === samples.length - 1);
       expect(agrees, JSON.stringify(s)).toBe(true);
     }
