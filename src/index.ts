@@ -7,3 +7,4 @@ export { capabilities, type Capabilities, type FieldCapability, type Range, type
 export type { PartialKeepaliveSettings, ReadOptions } from './reading.js';
 export { fromLibpq, type LibpqParams } from './libpq.js';
 export { CONNECTION_LOST_CHANNEL, type ConnectionLost, type ConnectionLostMessage, type LossCause } from './cause.js';
+export { getKeepaliveState, type KeepaliveState, type TcpState } from './state.js';

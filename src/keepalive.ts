@@ -7,6 +7,7 @@ import { complete, fromKernel, partialRequested, type PartialKeepaliveSettings, 
 import { getServer, setServer } from './server.js';
 import { getSocket, setSocket, type KeepaliveSettings } from './socket.js';
 import { readWithoutFd, recordServer } from './windows.js';
+import { checkSettings } from './warnings.js';
 
 export type Target = net.Socket | net.Server;
 
@@ -41,6 +42,7 @@ export function setKeepalive(target: Target, options: KeepaliveOptions | boolean
     if (!platform().descriptors) recordServer(target, values);
     setServer(target, values);
   }
+  checkSettings(target, values);
 }
 
 /**

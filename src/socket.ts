@@ -101,11 +101,16 @@ export function readFd(fd: number): KeepaliveSettings {
   };
 }
 
-export function getSocket(socket: net.Socket): KeepaliveSettings {
+/** The descriptor of a connected TCP socket, or a coded error saying why there is none. */
+export function connectedFd(socket: net.Socket): number {
   if (socket.destroyed) throw closed(socket);
   const handle = handleOf(socket);
   if (!handle || socket.connecting) {
     throw codedError('ERR_SOCKET_NOT_CONNECTED', `The ${socket.constructor.name} is not connected yet; read its keepalive after 'connect'`);
   }
-  return readFd(tcpFd(socket, handle));
+  return tcpFd(socket, handle);
+}
+
+export function getSocket(socket: net.Socket): KeepaliveSettings {
+  return readFd(connectedFd(socket));
 }
