@@ -8,6 +8,7 @@
 import diagnostics from 'node:diagnostics_channel';
 import type net from 'node:net';
 import { binding, InfoField } from './native.js';
+import { tcpStateName } from './tcp-states.js';
 import type { KeepaliveSettings } from './socket.js';
 import type { Handle } from './target.js';
 
@@ -70,7 +71,6 @@ const TIMEOUTS = new Set(['ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
 const RESETS = new Set(['ECONNRESET', 'EPIPE']);
 
 // Linux's TCP states, as TCP_INFO numbers them.
-const STATES = ['', 'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE', 'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING'];
 
 type DestroyFn = (this: net.Socket, error: Error | null, callback: (error?: Error | null) => void) => void;
 
@@ -151,7 +151,7 @@ function capture(socket: Watched, error: Error & { code: string }): ConnectionLo
     probes,
     retransmits,
     totalRetransmits: at(InfoField.TotalRetrans),
-    state: tcp ? (STATES[info[InfoField.State]!] ?? String(info[InfoField.State])) : null,
+    state: tcp ? tcpStateName(info[InfoField.State]!) : null,
     // The peer was cached by watch() while the connection could still name it.
     localAddress: socket.localAddress,
     localPort: socket.localPort,

@@ -20,6 +20,7 @@ import { fromObject, type KeepaliveOptions, type Values } from './options.js';
 import { isServerManaged } from './server.js';
 import { applyToHandle, isExplicit } from './socket.js';
 import { handleOf } from './target.js';
+import { checkNewSocketValues } from './warnings.js';
 
 export interface ConnectionInfo {
   /** 'client' for connections this process opened, 'server' for accepted ones. */
@@ -140,6 +141,7 @@ export function setDefaultKeepalive(options: KeepaliveOptions | false, config: D
   const filter = config.filter;
   if (filter !== undefined && typeof filter !== 'function') throw invalidArgType('config.filter', 'a function', filter);
   const values = fromObject(options);
+  checkNewSocketValues(values);
   const wasActive = current !== null;
   current = { values, filter };
   if (!wasActive) install();

@@ -68,6 +68,11 @@ export function detectionTime(settings: DetectionSettings = {}): number {
     if (interval === LEAVE) interval = d.interval;
     if (count === LEAVE) count = d.count;
   }
+  return detectionSeconds(idle, interval, count, userTimeout);
+}
+
+/** detectionTime's arithmetic on values already validated and complete. */
+export function detectionSeconds(idle: number, interval: number, count: number, userTimeout: number): number {
   if (userTimeout > 0) {
     const k = Math.max(1, Math.ceil((userTimeout / 1000 - idle) / interval));
     return idle + k * interval;

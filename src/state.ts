@@ -5,24 +5,9 @@ import { codedError, invalidArgType } from './errors.js';
 import { binding, Capability, InfoField } from './native.js';
 import { connectedFd } from './socket.js';
 
-/** Linux's TCP states (include/net/tcp_states.h), by their number. */
-const STATES = [
-  'UNKNOWN',
-  'ESTABLISHED',
-  'SYN_SENT',
-  'SYN_RECV',
-  'FIN_WAIT1',
-  'FIN_WAIT2',
-  'TIME_WAIT',
-  'CLOSE',
-  'CLOSE_WAIT',
-  'LAST_ACK',
-  'LISTEN',
-  'CLOSING',
-  'NEW_SYN_RECV',
-] as const;
+import { tcpStateName, type TcpState } from './tcp-states.js';
 
-export type TcpState = (typeof STATES)[number];
+export type { TcpState };
 
 export interface KeepaliveState {
   /** The TCP state, as `ss` names it: 'ESTABLISHED', 'CLOSE_WAIT', ... */
@@ -72,7 +57,7 @@ export function getKeepaliveState(socket: net.Socket): KeepaliveState {
   binding.tcpInfo(connectedFd(socket), info);
   const state = info[InfoField.State]!;
   return {
-    state: STATES[state] ?? 'UNKNOWN',
+    state: tcpStateName(state),
     unansweredProbes: info[InfoField.Probes]!,
     lastDataReceivedMs: info[InfoField.LastDataRecv]!,
     lastAckReceivedMs: info[InfoField.LastAckRecv]!,

@@ -5,7 +5,7 @@
 // probes than `count`. Users hear of it once per distinct setting, through
 // process warnings (which they can route or silence), never console output.
 import net from 'node:net';
-import { detectionTime, systemDefaults } from './defaults.js';
+import { detectionSeconds, systemDefaults } from './defaults.js';
 import { LEAVE, type Values } from './options.js';
 import { readFd } from './socket.js';
 import { handleOf, tcpFd } from './target.js';
@@ -33,7 +33,9 @@ export interface SelfDefeating {
 export function selfDefeating(s: Settings): SelfDefeating | null {
   if (s.userTimeout <= 0) return null;
   const full = s.idle + s.interval * s.count;
-  const cut = detectionTime(s);
+  // Every probe goes out before the user timeout can end the connection.
+  if (s.userTimeout >= full * 1000) return null;
+  const cut = detectionSeconds(s.idle, s.interval, s.count, s.userTimeout);
   if (cut >= full) return null;
   const probes = (cut - s.idle) / s.interval;
   const advice = `Set userTimeout to at least ${full * 1000} ms (or 0) for all ${s.count} probes; it also bounds unacknowledged data.`;
@@ -104,6 +106,11 @@ export function checkSettings(target: Target, values: Values): void {
   if (values.userTimeout !== LEAVE) marked[kUserTimeout] = values.userTimeout > 0;
   if (!values.enabled || !marked[kUserTimeout]) return;
   try {
+    // All four given: judge them as given, without reading the kernel.
+    if (values.idle !== LEAVE && values.interval !== LEAVE && values.count !== LEAVE && values.userTimeout !== LEAVE) {
+      warn(values);
+      return;
+    }
     const settings = inForce(target);
     if (settings) {
       warn(settings);
@@ -120,14 +127,27 @@ export function checkSettings(target: Target, values: Values): void {
     }
     // A listener with no descriptor of its own (a cluster worker): judge the
     // values given, the rest as a new socket would have them.
+    checkNewSocketValues(values);
+  } catch {
+    // A warning must never turn a successful setKeepalive into a failure.
+  }
+}
+
+/**
+ * Judges values that new sockets will get (setDefaultKeepalive), fields
+ * left out taking this namespace's system defaults.
+ */
+export function checkNewSocketValues(values: Values): void {
+  if (!values.enabled || values.userTimeout <= 0) return;
+  try {
     const d = systemDefaults();
     warn({
       idle: values.idle === LEAVE ? d.idle : values.idle,
       interval: values.interval === LEAVE ? d.interval : values.interval,
       count: values.count === LEAVE ? d.count : values.count,
-      userTimeout: values.userTimeout === LEAVE ? 0 : values.userTimeout,
+      userTimeout: values.userTimeout,
     });
   } catch {
-    // A warning must never turn a successful setKeepalive into a failure.
+    // No defaults to read on this system: nothing to judge against.
   }
 }

@@ -4,8 +4,8 @@
 import { once } from 'node:events';
 import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { setKeepalive } from '../src/index.js';
-import { listen, tcpPair, type Pair } from './helpers.js';
+import { setDefaultKeepalive, setKeepalive } from '../src/index.js';
+import { listen, procDefaults, tcpPair, type Pair } from './helpers.js';
 
 interface Warning extends Error {
   code?: string;
@@ -35,6 +35,17 @@ const settle = () => new Promise((r) => setImmediate(r));
 // Each test uses its own values: a setting warned about once stays quiet
 // for the rest of the process.
 describe('a userTimeout shorter than idle + interval * count', () => {
+  it('setDefaultKeepalive is judged when it is called, missing fields as new sockets get them', async () => {
+    try {
+      setDefaultKeepalive({ idle: 3, interval: 2, userTimeout: 6000 }, { filter: () => false });
+      await settle();
+      expect(seen.map((w) => w.code)).toEqual(['TCP_KEEPALIVE_COUNT_CUT_SHORT']);
+      expect(seen[0]!.message).toContain('userTimeout (6000 ms)');
+    } finally {
+      setDefaultKeepalive(false);
+    }
+  });
+
   it('warns with TCP_KEEPALIVE_COUNT_CUT_SHORT, naming the probes really sent and the real detection time', async () => {
     pair = await tcpPair();
     setKeepalive(pair.client, { idle: 2, interval: 1, count: 10, userTimeout: 4500 });
@@ -149,10 +160,24 @@ describe('targets that cannot be read yet', () => {
   it('a server is judged once it listens', async () => {
     const server = net.createServer();
     try {
-      setKeepalive(server, { idle: 6, interval: 3, count: 4, userTimeout: 8000 });
+      // count is left to the kernel, so only the listening socket can say
+      // what it will be.
+      setKeepalive(server, { idle: 6, interval: 3, userTimeout: 8000 });
       await settle();
       expect(seen).toHaveLength(0);
       await listen(server);
+      await settle();
+      expect(seen).toHaveLength(1);
+      expect(seen[0]!.message).toContain(`only 1 of ${procDefaults().count} keepalive probes`);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('a server given all four values is judged at once', async () => {
+    const server = net.createServer();
+    try {
+      setKeepalive(server, { idle: 6, interval: 3, count: 4, userTimeout: 8000 });
       await settle();
       expect(seen).toHaveLength(1);
       expect(seen[0]!.message).toContain('only 1 of 4 keepalive probes');

@@ -4,28 +4,13 @@
 // the "socket:[inode]" links under /proc/PID/fd.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { endianness } from 'node:os';
+import { tcpStateName } from '../tcp-states.js';
 
 // /proc/net/tcp gives tm->when in clock ticks (jiffies_delta_to_clock_t).
 // USER_HZ, what sysconf(_SC_CLK_TCK) returns, is 100 on every architecture
 // Node runs on: it is part of the kernel's ABI, not a build option.
 const CLOCK_TICKS_PER_SECOND = 100;
 
-/** include/net/tcp_states.h, in the kernel's own spelling. */
-const STATES: Record<number, string> = {
-  1: 'ESTABLISHED',
-  2: 'SYN_SENT',
-  3: 'SYN_RECV',
-  4: 'FIN_WAIT1',
-  5: 'FIN_WAIT2',
-  6: 'TIME_WAIT',
-  7: 'CLOSE',
-  8: 'CLOSE_WAIT',
-  9: 'LAST_ACK',
-  10: 'LISTEN',
-  11: 'CLOSING',
-  12: 'NEW_SYN_RECV',
-  13: 'BOUND_INACTIVE',
-};
 
 /**
  * The "tr" column: which timer is pending. 1 covers the retransmit, loss
@@ -131,7 +116,7 @@ export function parseProcNetTcp(text: string, family: 'IPv4' | 'IPv6'): ProcSock
       localPort,
       remoteAddress,
       remotePort,
-      state: STATES[stateNumber] ?? `UNKNOWN(${stateNumber})`,
+      state: tcpStateName(stateNumber),
       sendQueue: Number.parseInt(tx, 16),
       recvQueue: Number.parseInt(rx, 16),
       timer,
