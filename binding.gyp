@@ -14,7 +14,11 @@
         "MACOSX_DEPLOYMENT_TARGET": "10.15"
       },
       "conditions": [
-        ["OS!='win'", { "sources": ["native/keepalive_posix.c"] }]
+        ["OS=='win'", {
+          "sources": ["native/keepalive_win.c"]
+        }, {
+          "sources": ["native/keepalive_posix.c"]
+        }]
       ]
     }
   ]

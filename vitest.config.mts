@@ -1,8 +1,16 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  resolve: {
+    // examples/ import the package by name, as users do; under test that name
+    // is the source, the same module instance the tests themselves import.
+    alias: [{ find: /^tcp-keepalive$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) }],
+  },
   test: {
     include: ['test/**/*.test.ts'],
+    // Database servers for the driver tests: started on first use, stopped here.
+    globalSetup: ['test/setup/servers.ts'],
     // Sockets and child processes, not DOM: forks isolate native state per file.
     pool: 'forks',
     testTimeout: 30_000,

@@ -12,8 +12,9 @@ namespace {
 
 // Throws the same shape of error Node gives for a failed system call:
 // code, errno (libuv's negative number), syscall, and the option's name.
+// libuv maps the system's number: -errno on POSIX, a WSA* code on Windows.
 void ThrowSystemError(Napi::Env env, int err, const tka_where &where) {
-  const int uv_err = -err;
+  const int uv_err = uv_translate_sys_error(err);
   std::string message = std::string(uv_err_name(uv_err)) + ": " +
                         uv_strerror(uv_err) + ", " + where.syscall;
   if (where.option != nullptr) message += std::string(" ") + where.option;

@@ -1,29 +1,34 @@
 /*
- * Keepalive options on POSIX systems. Linux is the platform built and tested
- * today; the macOS and FreeBSD spellings of the same options are chosen below
- * at compile time so those builds need no second copy of the logic.
+ * Keepalive options on POSIX systems: Linux, macOS and FreeBSD, whose
+ * spellings of the same options are chosen below at compile time so no
+ * system needs a second copy of the logic. An option a system lacks (macOS
+ * and FreeBSD have no TCP_USER_TIMEOUT) is refused with ENOPROTOOPT before
+ * any system call; the TypeScript layer refuses it earlier still.
  */
 #define _GNU_SOURCE
 #include "keepalive.h"
 
-#include <errno.h>
+/* BSD order: netinet/tcp.h uses types from sys/types.h on macOS and FreeBSD. */
+#include <sys/types.h>
+#include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/socket.h>
-#include <sys/types.h>
+#include <errno.h>
 #include <unistd.h>
 
 #ifdef __linux__
 #include <sys/syscall.h>
 #endif
 
-/* The option that sets the idle time: macOS calls it TCP_KEEPALIVE. */
-#if defined(TCP_KEEPIDLE)
-#define TKA_OPT_IDLE TCP_KEEPIDLE
-#define TKA_OPT_IDLE_NAME "TCP_KEEPIDLE"
-#elif defined(__APPLE__) && defined(TCP_KEEPALIVE)
+/* The option that sets the idle time. macOS calls it TCP_KEEPALIVE (0x10)
+ * and has no TCP_KEEPIDLE; it is checked first because on other systems
+ * TCP_KEEPALIVE, where defined, means something else. */
+#if defined(__APPLE__) && defined(TCP_KEEPALIVE)
 #define TKA_OPT_IDLE TCP_KEEPALIVE
 #define TKA_OPT_IDLE_NAME "TCP_KEEPALIVE"
+#elif defined(TCP_KEEPIDLE)
+#define TKA_OPT_IDLE TCP_KEEPIDLE
+#define TKA_OPT_IDLE_NAME "TCP_KEEPIDLE"
 #endif
 
 typedef struct {

@@ -44,13 +44,17 @@ const libubsan = runtime('libubsan.so');
 
 rmSync(work, { recursive: true, force: true });
 mkdirSync(logs, { recursive: true });
-for (const entry of ['binding.gyp', 'package.json', 'tsconfig.json', 'vitest.config.mts', 'native', 'src', 'test', 'scripts']) {
-  cpSync(join(root, entry), join(copy, entry), { recursive: true });
+// Everything but what is built or installed, which the copy makes or links.
+const skip = new Set(['.git', '.cache', 'node_modules', 'build', 'prebuilds', 'dist']);
+for (const entry of readdirSync(root)) {
+  if (!skip.has(entry)) cpSync(join(root, entry), join(copy, entry), { recursive: true });
 }
 symlinkSync(join(root, 'node_modules'), join(copy, 'node_modules'));
 
+// The prebuild too (the package test installs the packed package and loads
+// it from there); making it also leaves the same build in build/Release.
 const buildEnv = { ...process.env, CFLAGS: SANITIZE, CXXFLAGS: SANITIZE, LDFLAGS: '-fsanitize=address,undefined' };
-if (run('npm', ['run', 'build:native'], { cwd: copy, env: buildEnv }) !== 0) process.exit(1);
+if (run('npm', ['run', 'prebuild'], { cwd: copy, env: buildEnv }) !== 0) process.exit(1);
 const addon = join(copy, 'build/Release/tcp_keepalive.node');
 const symbols = execFileSync('nm', ['-D', addon], { encoding: 'utf8' });
 if (!/__asan_report_(load|store)/.test(symbols) || !/__ubsan_handle_/.test(symbols)) {

@@ -8,7 +8,7 @@
 // Arguments pass through to vitest (e.g. -- test/roundtrip.test.ts).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -41,9 +41,16 @@ function install(major) {
   return node;
 }
 
+// As `npm test` does: the prebuild (which the package test loads) whenever
+// the native sources are newer; making it leaves the same build in build/.
+function newest(dir) {
+  if (!existsSync(dir)) return 0;
+  return Math.max(0, ...readdirSync(dir).map((f) => statSync(join(dir, f)).mtimeMs));
+}
 const binary = join(root, 'build/Release/tcp_keepalive.node');
-if (!existsSync(binary) || process.env.TCP_KEEPALIVE_REBUILD) {
-  if (run('npm', ['run', 'build:native']) !== 0) process.exit(1);
+const sources = Math.max(newest(join(root, 'native')), statSync(join(root, 'binding.gyp')).mtimeMs);
+if (!existsSync(binary) || newest(join(root, 'prebuilds', `${process.platform}-${process.arch}`)) < sources || process.env.TCP_KEEPALIVE_REBUILD) {
+  if (run('npm', ['run', 'prebuild']) !== 0) process.exit(1);
 }
 if (run('npm', ['run', 'build:ts']) !== 0) process.exit(1);
 const digest = createHash('sha256').update(readFileSync(binary)).digest('hex').slice(0, 16);

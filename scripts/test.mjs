@@ -2,7 +2,7 @@
 // ends with one plain line of counts. Arguments pass through to vitest
 // (e.g. `npm test -- test/roundtrip.test.ts`).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -15,10 +15,20 @@ function run(cmd, args, options = {}) {
   return result.status ?? 1;
 }
 
-if (!existsSync(join(root, 'build/Release/tcp_keepalive.node')) || process.env.TCP_KEEPALIVE_REBUILD) {
-  if (run(npm, ['run', 'build:native']) !== 0) process.exit(1);
+// The prebuild (what the package ships) is made whenever the native sources
+// are newer than it; making it also leaves the local build in build/.
+function newest(dir) {
+  if (!existsSync(dir)) return 0;
+  return Math.max(0, ...readdirSync(dir).map((f) => statSync(join(dir, f)).mtimeMs));
+}
+const prebuilds = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
+const sources = Math.max(newest(join(root, 'native')), statSync(join(root, 'binding.gyp')).mtimeMs);
+if (!existsSync(join(root, 'build/Release/tcp_keepalive.node')) || newest(prebuilds) < sources || process.env.TCP_KEEPALIVE_REBUILD) {
+  if (run(npm, ['run', 'prebuild']) !== 0) process.exit(1);
 }
 if (run(npm, ['run', 'build:ts']) !== 0) process.exit(1);
+// The tests are TypeScript too: type errors fail the run like failing tests.
+if (run(npm, ['run', 'typecheck']) !== 0) process.exit(1);
 
 const cache = join(root, '.cache');
 mkdirSync(cache, { recursive: true });

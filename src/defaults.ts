@@ -2,7 +2,7 @@
 // declared dead under a given set of values.
 import { readFileSync } from 'node:fs';
 import { invalidArgType } from './errors.js';
-import { field, LEAVE } from './options.js';
+import { fromObject, LEAVE } from './options.js';
 
 export interface SystemDefaults {
   /** net.ipv4.tcp_keepalive_time, seconds. */
@@ -39,11 +39,13 @@ export function systemDefaults(): SystemDefaults {
   return { ...known };
 }
 
+/** The fields that decide detection; a getKeepalive() result fits too. */
 export interface DetectionSettings {
   idle?: number;
   interval?: number;
   count?: number;
   userTimeout?: number;
+  enabled?: boolean;
 }
 
 /**
@@ -57,16 +59,20 @@ export function detectionTime(settings: DetectionSettings = {}): number {
   if (typeof settings !== 'object' || settings === null) {
     throw invalidArgType('settings', 'an object with idle, interval, count or userTimeout', settings);
   }
-  let idle = field('idle', settings.idle);
-  let interval = field('interval', settings.interval);
-  let count = field('count', settings.count);
-  const userTimeout = field('userTimeout', settings.userTimeout);
+  const parsed = fromObject(settings);
+  let { idle, interval, count } = parsed;
+  const userTimeout = parsed.userTimeout;
   if (idle === LEAVE || interval === LEAVE || count === LEAVE) {
     const d = systemDefaults();
     if (idle === LEAVE) idle = d.idle;
     if (interval === LEAVE) interval = d.interval;
     if (count === LEAVE) count = d.count;
   }
+  return detectionSeconds(idle, interval, count, userTimeout);
+}
+
+/** detectionTime's arithmetic on values already validated and complete. */
+export function detectionSeconds(idle: number, interval: number, count: number, userTimeout: number): number {
   if (userTimeout > 0) {
     const k = Math.max(1, Math.ceil((userTimeout / 1000 - idle) / interval));
     return idle + k * interval;

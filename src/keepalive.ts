@@ -2,10 +2,25 @@
 import net from 'node:net';
 import { invalidArgType } from './errors.js';
 import { parse, type KeepaliveOptions } from './options.js';
+import { platform, type Platform } from './platform.js';
+import { complete, fromKernel, partialRequested, type PartialKeepaliveSettings, type ReadOptions } from './reading.js';
 import { getServer, setServer } from './server.js';
 import { getSocket, setSocket, type KeepaliveSettings } from './socket.js';
+import { readWithoutFd, recordServer } from './windows.js';
+import { checkSettings } from './warnings.js';
 
 export type Target = net.Socket | net.Server;
+
+let lastPlatform: Platform | undefined;
+let lastReadsEverything = false;
+
+function readsEverything(p: Platform): boolean {
+  if (p !== lastPlatform) {
+    lastPlatform = p;
+    lastReadsEverything = p.descriptors && Object.values(p.read).every((how) => how === 'kernel');
+  }
+  return lastReadsEverything;
+}
 
 const EXPECTED = 'a net.Socket, tls.TLSSocket or a net, tls, http, https or http2 server';
 
@@ -23,12 +38,33 @@ export function setKeepalive(target: Target, options: KeepaliveOptions | boolean
   if (!isSocket && !(target instanceof net.Server)) throw invalidArgType('target', EXPECTED, target);
   const values = parse(arguments.length, options, interval, count, userTimeout);
   if (isSocket) setSocket(target, values);
-  else setServer(target, values);
+  else {
+    if (!platform().descriptors) recordServer(target, values);
+    setServer(target, values);
+  }
+  checkSettings(target, values);
 }
 
-/** Reads SO_KEEPALIVE, idle, interval, count and userTimeout from the kernel. */
-export function getKeepalive(target: Target): KeepaliveSettings {
-  if (target instanceof net.Socket) return getSocket(target);
-  if (target instanceof net.Server) return getServer(target);
-  throw invalidArgType('target', EXPECTED, target);
+/**
+ * Reads SO_KEEPALIVE, idle, interval, count and userTimeout from the kernel.
+ * Where a value cannot be known (Windows, before this package has set it)
+ * this throws ERR_KEEPALIVE_UNKNOWN; `{ partial: true }` returns null for
+ * it instead.
+ */
+export function getKeepalive(target: Target): KeepaliveSettings;
+export function getKeepalive(target: Target, options: { partial: true }): PartialKeepaliveSettings;
+export function getKeepalive(target: Target, options?: ReadOptions): KeepaliveSettings | PartialKeepaliveSettings;
+export function getKeepalive(target: Target, options?: ReadOptions): KeepaliveSettings | PartialKeepaliveSettings {
+  const isSocket = target instanceof net.Socket;
+  if (!isSocket && !(target instanceof net.Server)) throw invalidArgType('target', EXPECTED, target);
+  // Where the kernel answers for every field (Linux), its reading is already
+  // complete: skip the conversions below on this hot path.
+  if (options === undefined && readsEverything(platform())) {
+    return isSocket ? getSocket(target) : getServer(target as net.Server);
+  }
+  const partial = partialRequested(options);
+  const reading = !platform().descriptors
+    ? readWithoutFd(target, isSocket)
+    : fromKernel(isSocket ? getSocket(target) : getServer(target as net.Server));
+  return partial ? reading : complete(reading);
 }

@@ -1,6 +1,6 @@
 // Turns the public argument forms into one set of integers, or throws before
 // anything has touched the socket.
-import { invalidArgType, invalidArgValue, outOfRange } from './errors.js';
+import { describe, invalidArgType, invalidArgValue, outOfRange } from './errors.js';
 import { platform, type Field, type Range } from './platform.js';
 
 /** What the native layer takes. -1 leaves a field as the socket has it. */
@@ -39,9 +39,11 @@ function expected(field: Field, range: Range): string {
 }
 
 function unsupported(field: Field, value: unknown): Error {
-  const error = invalidArgValue(field, `This platform (${platform().os}) cannot set ${field}`, value);
-  (error as { code: string }).code = 'ERR_KEEPALIVE_UNSUPPORTED';
-  return error;
+  const p = platform();
+  const reason = p.reasons[field] ?? `this platform (${p.os}) has no such option`;
+  const error = new TypeError(`Cannot set ${field}: ${reason}; received ${describe(value)}`);
+  (error as unknown as { code: string }).code = 'ERR_KEEPALIVE_UNSUPPORTED';
+  return Object.assign(error, { field });
 }
 
 /** One field: undefined leaves it, anything else must be an integer in range. */

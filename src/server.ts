@@ -21,7 +21,6 @@ interface ServerState {
   perConnection: Values | null;
   /** The server's own keepAlive option, switched off while the package holds the settings. */
   nodeKeepAlive: boolean | undefined;
-  listening: boolean;
 }
 
 type WithState = net.Server & { [kServer]?: ServerState; keepAlive?: boolean };
@@ -50,7 +49,7 @@ function onConnection(this: WithState, socket: net.Socket): void {
       setSocket(socket, state.perConnection);
     } else {
       // The kernel copied the settings already; only hold them in place.
-      pinSocket(socket);
+      pinSocket(socket, false);
       const handle = handleOf(socket);
       if (handle) pinHandle(tcpHandle(handle));
     }
@@ -62,7 +61,8 @@ function onConnection(this: WithState, socket: net.Socket): void {
 function apply(server: WithState, state: ServerState): void {
   const handle = handleOf(server);
   const fd = handle?.fd;
-  const hasFd = typeof fd === 'number' && fd >= 0;
+  // Windows has a listening descriptor only inside libuv: nothing to set there.
+  const hasFd = platform().descriptors && typeof fd === 'number' && fd >= 0;
   if (handle && hasFd) {
     const v = state.values;
     binding.set(tcpFd(server, handle), v.enabled, v.idle, v.interval, v.count, v.userTimeout);
@@ -73,11 +73,13 @@ function apply(server: WithState, state: ServerState): void {
 function onListening(this: WithState): void {
   const state = this[kServer];
   if (!state) return;
-  state.listening = true;
   try {
     apply(this, state);
   } catch (error) {
-    this.emit('error', error);
+    // Nothing to throw to: report on 'error' where someone listens, else as
+    // a process warning, never as an uncaught exception.
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+    else process.emitWarning(error as Error);
   }
 }
 
@@ -89,7 +91,6 @@ export function setServer(server: WithState, values: Values): void {
     values: merged,
     perConnection: state?.perConnection ?? null,
     nodeKeepAlive: state?.nodeKeepAlive,
-    listening: state?.listening ?? false,
   };
   if (server.listening) {
     // Validate and apply before touching any state, so a failure changes nothing.
@@ -110,6 +111,11 @@ export function setServer(server: WithState, values: Values): void {
     if (state.nodeKeepAlive !== undefined) server.keepAlive = state.nodeKeepAlive;
     state.nodeKeepAlive = undefined;
   }
+}
+
+/** Whether setKeepalive was called on this server (to turn it on or off). */
+export function isServerManaged(server: net.Server): boolean {
+  return (server as WithState)[kServer] !== undefined;
 }
 
 export function getServer(server: net.Server): KeepaliveSettings {

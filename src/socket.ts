@@ -4,11 +4,20 @@ import { codedError } from './errors.js';
 import { binding } from './native.js';
 import { merge, type Values } from './options.js';
 import { pinHandle, pinSocket, unpin } from './pin.js';
-import { handleOf, tcpFd, tcpHandle, type Handle } from './target.js';
+import { platform } from './platform.js';
+import { handleOf, isPipe, notTcp, tcpFd, tcpHandle, type Handle } from './target.js';
+import { applyWithoutFd } from './windows.js';
 
 const kPending = Symbol('tcp-keepalive.pending');
+// Set once the application has called setKeepalive on the socket itself, so
+// process-wide defaults never override its choice.
+const kExplicit = Symbol('tcp-keepalive.explicit');
 
-type Pending = { [kPending]?: Values };
+type Pending = { [kPending]?: Values; [kExplicit]?: boolean };
+
+export function isExplicit(socket: net.Socket): boolean {
+  return (socket as Pending)[kExplicit] === true;
+}
 
 function closed(socket: net.Socket): Error {
   return codedError('ERR_SOCKET_CLOSED', `The ${socket.constructor.name} is destroyed; there is no connection to set keepalive on`);
@@ -16,8 +25,8 @@ function closed(socket: net.Socket): Error {
 
 /** Applies values to a socket that has its descriptor, and pins or releases it. */
 export function applyToHandle(socket: net.Socket, handle: Handle, values: Values): void {
-  const fd = tcpFd(socket, handle);
-  binding.set(fd, values.enabled, values.idle, values.interval, values.count, values.userTimeout);
+  if (!platform().descriptors) applyWithoutFd(socket, handle, values);
+  else binding.set(tcpFd(socket, handle), values.enabled, values.idle, values.interval, values.count, values.userTimeout);
   if (values.enabled) {
     pinSocket(socket);
     pinHandle(tcpHandle(handle));
@@ -46,10 +55,14 @@ export function setSocket(socket: net.Socket, values: Values): void {
   const handle = handleOf(socket);
   if (handle && !socket.connecting) {
     applyToHandle(socket, handle, values);
+    (socket as Pending)[kExplicit] = true;
     return;
   }
   // Not connected yet: apply as soon as it is, ahead of the caller's own
   // 'connect' listeners and after Node's keepAlive option has had its say.
+  // A connect({ path }) already has its pipe handle: refuse it now rather
+  // than fail later at 'connect'.
+  if (handle && isPipe(handle)) throw notTcp(socket, true);
   const pending = (socket as Pending)[kPending];
   if (pending === undefined) {
     (socket as Pending)[kPending] = values;
@@ -57,6 +70,7 @@ export function setSocket(socket: net.Socket, values: Values): void {
   } else {
     (socket as Pending)[kPending] = merge(pending, values);
   }
+  (socket as Pending)[kExplicit] = true;
   if (values.enabled) pinSocket(socket);
   else unpin(socket, handle);
 }
@@ -87,11 +101,16 @@ export function readFd(fd: number): KeepaliveSettings {
   };
 }
 
-export function getSocket(socket: net.Socket): KeepaliveSettings {
+/** The descriptor of a connected TCP socket, or a coded error saying why there is none. */
+export function connectedFd(socket: net.Socket): number {
   if (socket.destroyed) throw closed(socket);
   const handle = handleOf(socket);
   if (!handle || socket.connecting) {
     throw codedError('ERR_SOCKET_NOT_CONNECTED', `The ${socket.constructor.name} is not connected yet; read its keepalive after 'connect'`);
   }
-  return readFd(tcpFd(socket, handle));
+  return tcpFd(socket, handle);
+}
+
+export function getSocket(socket: net.Socket): KeepaliveSettings {
+  return readFd(connectedFd(socket));
 }

@@ -30,6 +30,16 @@ function label(target: net.Socket | net.Server, what: string): string {
   return `${what} (${target.constructor.name})`;
 }
 
+/** A pipe handle (Unix domain socket, named pipe, IPC) before it has a descriptor. */
+export function isPipe(handle: Handle): boolean {
+  return tcpHandle(handle).constructor.name === 'Pipe';
+}
+
+export function notTcp(target: net.Socket | net.Server, unix: boolean): Error {
+  const what = unix ? 'a Unix domain socket or pipe' : 'not a TCP socket';
+  return codedError('ERR_SOCKET_NOT_TCP', `Keepalive needs a TCP socket, but ${label(target, 'this one')} is ${what}`);
+}
+
 /**
  * The descriptor of a TCP handle, or a coded error: ERR_SOCKET_NO_FD when the
  * stream has none (a JS stream under TLS, Windows), ERR_SOCKET_NOT_TCP when
@@ -42,10 +52,7 @@ export function tcpFd(target: net.Socket | net.Server, handle: Handle): number {
   }
   if (handle[kCheckedFd] !== fd) {
     const kind = binding.kind(fd);
-    if (kind !== Kind.Tcp) {
-      const what = kind === Kind.Unix ? 'a Unix domain socket or pipe' : 'not a TCP socket';
-      throw codedError('ERR_SOCKET_NOT_TCP', `Keepalive needs a TCP socket, but ${label(target, 'this one')} is ${what}`);
-    }
+    if (kind !== Kind.Tcp) throw notTcp(target, kind === Kind.Unix);
     handle[kCheckedFd] = fd;
   }
   return fd;

@@ -1,7 +1,7 @@
 // Shared fixtures: loopback connections, and a reader of the kernel's state
 // that shares no code with the package.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
@@ -25,14 +25,17 @@ export interface Pair<S extends net.Socket = net.Socket> {
   close(): Promise<void>;
 }
 
-/** A connected loopback pair: client and the server's accepted socket. */
-export async function tcpPair(): Promise<Pair> {
-  const server = net.createServer();
+async function makePair<S extends net.Socket>(
+  server: net.Server,
+  acceptEvent: string,
+  connect: (port: number) => S,
+  connectEvent: string,
+): Promise<Pair<S>> {
   const port = await listen(server);
-  const acceptedP = once(server, 'connection');
-  const client = net.connect(port, '127.0.0.1');
-  await once(client, 'connect');
-  const [accepted] = (await acceptedP) as [net.Socket];
+  const acceptedP = once(server, acceptEvent);
+  const client = connect(port);
+  await once(client, connectEvent);
+  const [accepted] = (await acceptedP) as [S];
   return {
     client,
     accepted,
@@ -46,24 +49,18 @@ export async function tcpPair(): Promise<Pair> {
   };
 }
 
-export async function tlsPair(): Promise<Pair<tls.TLSSocket>> {
-  const server = tls.createServer({ key, cert });
-  const port = await listen(server);
-  const acceptedP = once(server, 'secureConnection');
-  const client = tls.connect({ port, host: '127.0.0.1', ca: cert, servername: 'localhost' });
-  await once(client, 'secureConnect');
-  const [accepted] = (await acceptedP) as [tls.TLSSocket];
-  return {
-    client,
-    accepted,
-    server,
-    port,
-    async close() {
-      client.destroy();
-      accepted.destroy();
-      await new Promise((r) => server.close(r));
-    },
-  };
+/** A connected loopback pair: client and the server's accepted socket. */
+export function tcpPair(): Promise<Pair> {
+  return makePair(net.createServer(), 'connection', (port) => net.connect(port, '127.0.0.1'), 'connect');
+}
+
+export function tlsPair(): Promise<Pair<tls.TLSSocket>> {
+  return makePair(
+    tls.createServer({ key, cert }),
+    'secureConnection',
+    (port) => tls.connect({ port, host: '127.0.0.1', ca: cert, servername: 'localhost' }),
+    'secureConnect',
+  );
 }
 
 export interface KernelView {
@@ -101,8 +98,9 @@ export function fdOf(target: net.Socket | net.Server): number {
  * What the kernel holds for a socket, read by Python's getsockopt on a
  * duplicate of its descriptor: an independent witness, not the package.
  */
-export function kernel(target: net.Socket | net.Server): KernelView {
-  const result = spawnSync(PYTHON, ['-c', PY], { stdio: ['ignore', 'pipe', 'pipe', fdOf(target)], encoding: 'utf8' });
+export function kernel(target: net.Socket | net.Server | number): KernelView {
+  const fd = typeof target === 'number' ? target : fdOf(target);
+  const result = spawnSync(PYTHON, ['-c', PY], { stdio: ['ignore', 'pipe', 'pipe', fd], encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`python3 getsockopt failed: ${result.stderr}`);
   return JSON.parse(result.stdout) as KernelView;
 }
@@ -111,4 +109,32 @@ export function kernel(target: net.Socket | net.Server): KernelView {
 export function procDefaults(): { idle: number; interval: number; count: number } {
   const read = (name: string) => Number(readFileSync(`/proc/sys/net/ipv4/${name}`, 'utf8'));
   return { idle: read('tcp_keepalive_time'), interval: read('tcp_keepalive_intvl'), count: read('tcp_keepalive_probes') };
+}
+
+/**
+ * The descriptor, in this process, of the TCP socket bound to localPort:
+ * for client sockets that a library keeps to itself. Found the way ss and
+ * lsof do: /proc/net/tcp{,6} gives the inode, /proc/self/fd the descriptor.
+ */
+export function fdByLocalPort(localPort: number): number {
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols.length < 10) continue;
+      const port = Number.parseInt(cols[1]!.split(':')[1]!, 16);
+      if (port === localPort && cols[3] === '01') inodes.add(cols[9]!);
+    }
+  }
+  for (const name of readdirSync('/proc/self/fd')) {
+    let link: string;
+    try {
+      link = readlinkSync(`/proc/self/fd/${name}`);
+    } catch {
+      continue;
+    }
+    const m = /^socket:\[(\d+)\]$/.exec(link);
+    if (m && inodes.has(m[1]!)) return Number(name);
+  }
+  throw new Error(`no socket in this process on local port ${localPort}`);
 }

@@ -97,7 +97,12 @@ beforeAll(async () => {
   const idleServer = net.createServer();
   const httpServer = http.createServer();
   await listen(httpServer);
-  resources.push(() => tcp.close(), () => tls.close(), () => udp.close(), () => listening.close(), () => httpServer.close());
+  resources.push(() => tcp.close(), () => tls.close());
+  resources.push(() => {
+    udp.close();
+    listening.close();
+    httpServer.close();
+  });
   resources.push(() => {
     unix.client.destroy();
     unix.accepted.destroy();

@@ -1,0 +1,83 @@
+// The `tcp-keepalive` command: picks the subcommand, and turns every failure
+// into one line on stderr and an exit status instead of a stack trace.
+import { parseArgs } from 'node:util';
+import { UsageError } from './args.js';
+import * as check from './check.js';
+import * as defaults from './defaults.js';
+import * as ls from './ls.js';
+
+const commands: Record<string, { run(args: string[]): number; help: string }> = { ls, defaults, check };
+
+export const help = `Usage: tcp-keepalive <command> [options]
+
+See and check TCP keepalive settings.
+
+Commands:
+  ls        every TCP connection with its keepalive state and values
+  defaults  this network namespace's keepalive defaults and how to change them
+  check     the detection time of a set of values, and warnings about them
+
+Options:
+  -h, --help     this text; "tcp-keepalive <command> --help" for a command's
+  -v, --version  the package version
+
+Every command takes --json for output that scripts can read.`;
+
+function version(): string {
+  return (require('../../package.json') as { version: string }).version;
+}
+
+function dispatch(argv: string[]): number {
+  const [name, ...rest] = argv;
+  if (name !== undefined) {
+    const command = commands[name];
+    if (command) return command.run(rest);
+    if (name === 'help') {
+      const topic = rest[0];
+      if (topic === undefined) process.stdout.write(`${help}\n`);
+      else if (commands[topic]) process.stdout.write(`${commands[topic].help}\n`);
+      else throw new UsageError(`unknown command '${topic}' (commands: ls, defaults, check)`);
+      return 0;
+    }
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message.split('\n')[0]!.replace(/\. To specify .*/, '')} (see tcp-keepalive --help)`);
+  }
+  if (parsed.positionals.length > 0) {
+    throw new UsageError(`unknown command '${parsed.positionals[0]}' (commands: ls, defaults, check)`);
+  }
+  if (parsed.values.help) {
+    process.stdout.write(`${help}\n`);
+    return 0;
+  }
+  if (parsed.values.version) {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  throw new UsageError('missing command: ls, defaults or check (see tcp-keepalive --help)');
+}
+
+/** Runs the command line and returns the exit status. */
+export function main(argv: string[]): number {
+  try {
+    return dispatch(argv);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`tcp-keepalive: ${error.message}\n`);
+      return 2;
+    }
+    const e = error as NodeJS.ErrnoException;
+    let text = e instanceof Error ? e.message : String(error);
+    if (e?.code && !text.includes(e.code)) text = `${e.code}: ${text}`;
+    process.stderr.write(`tcp-keepalive: ${text.split('\n')[0]}\n`);
+    return 1;
+  }
+}

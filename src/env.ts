@@ -1,0 +1,128 @@
+// The TCP_KEEPALIVE_* environment variables read by the preload
+// (tcp-keepalive/register), parsed and checked without side effects so a
+// bad value can stop the process before anything runs unprotected.
+import { codedError } from './errors.js';
+import type { ConnectionInfo } from './defaults-process.js';
+import type { KeepaliveOptions } from './options.js';
+import { platform, type Field } from './platform.js';
+
+export type Direction = 'client' | 'server' | 'both';
+
+export interface EnvConfig {
+  /** Already validated: setDefaultKeepalive accepts it as it is. */
+  options: KeepaliveOptions;
+  /**
+   * The service ports to manage, or null for all: a client connection's
+   * remote port, an accepted connection's local (listening) port.
+   */
+  ports: ReadonlySet<number> | null;
+  direction: Direction;
+}
+
+const PREFIX = 'TCP_KEEPALIVE_';
+
+const FIELDS: Readonly<Record<string, { field: Field; unit: string }>> = {
+  TCP_KEEPALIVE_IDLE: { field: 'idle', unit: 'seconds' },
+  TCP_KEEPALIVE_INTERVAL: { field: 'interval', unit: 'seconds' },
+  TCP_KEEPALIVE_COUNT: { field: 'count', unit: 'probes' },
+  TCP_KEEPALIVE_USER_TIMEOUT: { field: 'userTimeout', unit: 'milliseconds' },
+};
+
+export const ENV_VARIABLES: readonly string[] = [...Object.keys(FIELDS), 'TCP_KEEPALIVE_PORTS', 'TCP_KEEPALIVE_DIRECTION'];
+
+const DIRECTIONS: readonly Direction[] = ['client', 'server', 'both'];
+
+function shown(raw: string): string {
+  const text = raw.length > 40 ? `${raw.slice(0, 37)}...` : raw;
+  return JSON.stringify(text);
+}
+
+function invalid(name: string, expected: string, raw: string, code = 'ERR_INVALID_ARG_VALUE'): Error {
+  const error = codedError(code, `${name} must be ${expected}, got ${shown(raw)}`);
+  (error as Error & { variable?: string }).variable = name;
+  return error;
+}
+
+// Decimal digits only: "60s", "1e3", "0x10" and "1.5" are refused rather
+// than guessed at, since a unit mix-up is exactly the mistake to catch.
+const INTEGER = /^\d+$/;
+
+function integer(name: string, raw: string, min: number, max: number, unit: string): number {
+  const text = raw.trim();
+  const expected = `a whole number of ${unit} from ${min} to ${max}`;
+  if (!INTEGER.test(text)) throw invalid(name, expected, raw);
+  const value = Number(text);
+  if (value < min || value > max) throw invalid(name, expected, raw, 'ERR_OUT_OF_RANGE');
+  return value;
+}
+
+function ports(name: string, raw: string): Set<number> {
+  const expected = 'a comma-separated list of port numbers from 1 to 65535';
+  const items = raw.split(',').map((item) => item.trim());
+  const result = new Set<number>();
+  for (const item of items) {
+    if (!INTEGER.test(item) || Number(item) < 1 || Number(item) > 65535) throw invalid(name, expected, raw);
+    result.add(Number(item));
+  }
+  return result;
+}
+
+/**
+ * The configuration the variables describe, or null when none of them is
+ * set (an empty value counts as not set). Throws a coded error whose message
+ * names the variable, what it accepts and what it got; `error.variable`
+ * holds the name.
+ */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig | null {
+  const set = Object.keys(env)
+    .filter((name) => name.startsWith(PREFIX) && (env[name] ?? '').trim() !== '')
+    .sort();
+  if (set.length === 0) return null;
+  // A misspelt name would leave the process unprotected without a word.
+  for (const name of set) {
+    if (!ENV_VARIABLES.includes(name)) {
+      const error = codedError('ERR_INVALID_ARG_VALUE', `${name} is not a variable tcp-keepalive knows (${ENV_VARIABLES.join(', ')}), got ${shown(env[name]!)}`);
+      (error as Error & { variable?: string }).variable = name;
+      throw error;
+    }
+  }
+  const options: KeepaliveOptions = {};
+  for (const [name, { field, unit }] of Object.entries(FIELDS)) {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') continue;
+    const range = platform().ranges[field];
+    if (range === undefined) throw invalid(name, `unset: this platform (${platform().os}) cannot set ${field}`, raw);
+    options[field] = integer(name, raw, range.min, range.max, unit);
+  }
+  const rawPorts = env.TCP_KEEPALIVE_PORTS;
+  const portSet = rawPorts !== undefined && rawPorts.trim() !== '' ? ports('TCP_KEEPALIVE_PORTS', rawPorts) : null;
+  const rawDirection = env.TCP_KEEPALIVE_DIRECTION;
+  let direction: Direction = 'both';
+  if (rawDirection !== undefined && rawDirection.trim() !== '') {
+    const wanted = rawDirection.trim().toLowerCase();
+    if (!(DIRECTIONS as readonly string[]).includes(wanted)) {
+      throw invalid('TCP_KEEPALIVE_DIRECTION', `one of ${DIRECTIONS.join(', ')}`, rawDirection);
+    }
+    direction = wanted as Direction;
+  }
+  return { options, ports: portSet, direction };
+}
+
+/** The setDefaultKeepalive filter for a configuration; undefined when it takes every connection. */
+export function filterFor(config: EnvConfig): ((info: ConnectionInfo) => boolean) | undefined {
+  const { ports: portSet, direction } = config;
+  if (portSet === null && direction === 'both') return undefined;
+  return (info) => {
+    if (direction !== 'both' && info.direction !== direction) return false;
+    if (portSet === null) return true;
+    const port = info.direction === 'client' ? info.remotePort : info.localPort;
+    return port !== undefined && portSet.has(port);
+  };
+}
+
+/** One line for NODE_DEBUG=tcp-keepalive. */
+export function describeConfig(config: EnvConfig): string {
+  const fields = Object.entries(config.options).map(([k, v]) => `${k}=${String(v)}`);
+  const where = config.ports === null ? 'all ports' : `ports ${[...config.ports].join(',')}`;
+  return `keepalive on (${fields.join(' ') || 'system defaults'}) for ${config.direction === 'both' ? 'client and accepted' : config.direction === 'client' ? 'client' : 'accepted'} connections, ${where}`;
+}

@@ -1,0 +1,74 @@
+// What the kernel knows about a connection while it probes: TCP_INFO, read
+// fresh on each call, so a caller can watch a dead peer being found.
+import net from 'node:net';
+import { codedError, invalidArgType } from './errors.js';
+import { binding, Capability, InfoField } from './native.js';
+import { connectedFd } from './socket.js';
+
+import { tcpStateName, type TcpState } from './tcp-states.js';
+
+export type { TcpState };
+
+export interface KeepaliveState {
+  /** The TCP state, as `ss` names it: 'ESTABLISHED', 'CLOSE_WAIT', ... */
+  state: TcpState;
+  /**
+   * Probes sent since the peer was last heard from and not answered
+   * (tcpi_probes): keepalive probes on an idle connection, zero-window probes
+   * on a stalled one. 0 on a healthy connection; the kernel drops the
+   * connection once it reaches `count`.
+   */
+  unansweredProbes: number;
+  /** Milliseconds since data last arrived (tcpi_last_data_recv). */
+  lastDataReceivedMs: number;
+  /** Milliseconds since an ACK last arrived (tcpi_last_ack_recv). */
+  lastAckReceivedMs: number;
+  /** Milliseconds since data was last sent (tcpi_last_data_sent). */
+  lastDataSentMs: number;
+  /** Segments sent and not yet acknowledged (tcpi_unacked). While this is above 0 the keepalive timer does not run; only `userTimeout` bounds the wait. */
+  unacked: number;
+  /** Retransmission timeouts in a row for the oldest unacknowledged segment (tcpi_retransmits). */
+  retransmits: number;
+  /** Retransmissions over the connection's life (tcpi_total_retrans). */
+  totalRetransmits: number;
+  /** Exponential backoff steps of the retransmission timer (tcpi_backoff). */
+  backoff: number;
+  /** Current retransmission timeout, milliseconds (tcpi_rto). */
+  rtoMs: number;
+  /** Smoothed round-trip time, milliseconds (tcpi_rtt). */
+  rttMs: number;
+  /** Round-trip time variation, milliseconds (tcpi_rttvar). */
+  rttVarMs: number;
+}
+
+const info = new Float64Array(binding.infoFields);
+
+/**
+ * Reads TCP_INFO for a connected socket. A server has no peer to probe and
+ * is refused (ERR_INVALID_ARG_TYPE): read the state of its accepted sockets.
+ */
+export function getKeepaliveState(socket: net.Socket): KeepaliveState {
+  if (!(socket instanceof net.Socket)) {
+    throw invalidArgType('socket', 'a connected net.Socket or tls.TLSSocket (a server has no peer to probe; read its accepted sockets)', socket);
+  }
+  if (!(binding.capabilities & Capability.TcpInfo)) {
+    throw codedError('ERR_KEEPALIVE_UNSUPPORTED', `This platform (${process.platform}) cannot read TCP_INFO`);
+  }
+  binding.tcpInfo(connectedFd(socket), info);
+  const state = info[InfoField.State]!;
+  return {
+    state: tcpStateName(state),
+    unansweredProbes: info[InfoField.Probes]!,
+    lastDataReceivedMs: info[InfoField.LastDataRecv]!,
+    lastAckReceivedMs: info[InfoField.LastAckRecv]!,
+    lastDataSentMs: info[InfoField.LastDataSent]!,
+    unacked: info[InfoField.Unacked]!,
+    retransmits: info[InfoField.Retransmits]!,
+    totalRetransmits: info[InfoField.TotalRetrans]!,
+    backoff: info[InfoField.Backoff]!,
+    // The kernel reports these three in microseconds.
+    rtoMs: info[InfoField.Rto]! / 1000,
+    rttMs: info[InfoField.Rtt]! / 1000,
+    rttVarMs: info[InfoField.Rttvar]! / 1000,
+  };
+}

@@ -1,0 +1,144 @@
+// Windows: Node gives a TCP socket no descriptor (`_handle.fd` is -1), so
+// the native layer cannot reach it. Settings go through the TCP handle's own
+// setKeepAlive, which is libuv's uv_tcp_keepalive: idle only before libuv
+// 1.52, idle, interval and count through uv_tcp_keepalive_ex after. Nothing
+// can read them back, so getKeepalive reports what this package set on the
+// socket (known for as long as the pin keeps anyone else from changing it)
+// and null for the rest.
+import type net from 'node:net';
+import { getSystemErrorMap } from 'node:util';
+import { codedError } from './errors.js';
+import { LEAVE, merge, type Values } from './options.js';
+import { platform } from './platform.js';
+import type { PartialKeepaliveSettings } from './reading.js';
+import { handleOf, isPipe, notTcp, tcpHandle, type Handle } from './target.js';
+
+/**
+ * Windows' documented defaults (KeepAliveTime 2 h, KeepAliveInterval 1 s,
+ * 10 probes), which libuv also writes for interval and count. Node cannot
+ * turn keepalive on without an idle time (nor, where it passes them, without
+ * an interval and a count), so a field never set and left out is written
+ * with these rather than guessed from the registry.
+ */
+export const WINDOWS_DEFAULTS = { idle: 7200, interval: 1, count: 10 } as const;
+
+interface Known {
+  enabled: boolean | null;
+  idle: number | null;
+  interval: number | null;
+  count: number | null;
+}
+
+const kKnown = Symbol('tcp-keepalive.known');
+const kServerValues = Symbol('tcp-keepalive.serverValues');
+
+type Recorded = { [kKnown]?: Known };
+type SetKeepAlive = (this: Handle, enable: boolean, idle: number, interval?: number, count?: number) => number;
+
+const UNKNOWN: Known = Object.freeze({ enabled: null, idle: null, interval: null, count: null });
+
+// Kept on the TCP handle, which lives exactly as long as the connection.
+function known(tcp: Handle): Known {
+  return (tcp as Recorded)[kKnown] ?? UNKNOWN;
+}
+
+function systemError(err: number): Error {
+  const [name, description] = getSystemErrorMap().get(err) ?? [`Unknown system error ${err}`, 'unknown error'];
+  const error = codedError(name, `${name}: ${description}, setsockopt (through Node's setKeepAlive)`);
+  return Object.assign(error, { errno: err, syscall: 'setsockopt' });
+}
+
+/** The TCP handle's own setKeepAlive, past any pin, or a coded error. */
+function nodeSetKeepAlive(socket: net.Socket, tcp: Handle): SetKeepAlive {
+  if (isPipe(tcp)) throw notTcp(socket, true);
+  const proto = Object.getPrototypeOf(tcp) as { setKeepAlive?: unknown } | null;
+  if (typeof proto?.setKeepAlive !== 'function') {
+    throw codedError('ERR_SOCKET_NO_FD', `This stream (${socket.constructor.name}) is not backed by a TCP handle to set keepalive on`);
+  }
+  return proto.setKeepAlive as SetKeepAlive;
+}
+
+/** What a socket gets: the values given, else what it has, else Windows' defaults. */
+function plan(values: Values, had: Known): { idle: number; interval: number | null; count: number | null } {
+  const full = platform().ranges.interval !== undefined;
+  const pick = (given: number, before: number | null, fallback: number): number => (given !== LEAVE ? given : (before ?? fallback));
+  return {
+    idle: pick(values.idle, had.idle, WINDOWS_DEFAULTS.idle),
+    interval: full ? pick(values.interval, had.interval, WINDOWS_DEFAULTS.interval) : null,
+    count: full ? pick(values.count, had.count, WINDOWS_DEFAULTS.count) : null,
+  };
+}
+
+/**
+ * Applies values through Node's handle; pinning is the caller's, as on the
+ * descriptor path. While not pinned, anyone calling the handle's
+ * setKeepAlive makes the record unknowable, so that call is watched.
+ */
+export function applyWithoutFd(socket: net.Socket, handle: Handle, values: Values): void {
+  const tcp = tcpHandle(handle);
+  const set = nodeSetKeepAlive(socket, tcp);
+  const had = known(tcp);
+  const onlyOff = !values.enabled && values.idle === LEAVE && values.interval === LEAVE && values.count === LEAVE;
+  const next: Known = { ...had };
+  if (!onlyOff) {
+    const p = plan(values, had);
+    const err = p.interval === null ? set.call(tcp, true, p.idle) : set.call(tcp, true, p.idle, p.interval, p.count ?? undefined);
+    if (err) throw systemError(err);
+    next.enabled = true;
+    next.idle = p.idle;
+    if (p.interval !== null) {
+      next.interval = p.interval;
+      next.count = p.count;
+    }
+  }
+  if (!values.enabled) {
+    // SO_KEEPALIVE off; the values just written stay for a later turn on.
+    const err = set.call(tcp, false, 0);
+    if (err) throw systemError(err);
+    next.enabled = false;
+    tcp.setKeepAlive = function watched(this: Handle, enable: boolean, ...rest: (number | undefined)[]): unknown {
+      (this as Recorded)[kKnown] = UNKNOWN;
+      return (set as (this: Handle, ...a: unknown[]) => unknown).call(this, enable, ...rest);
+    };
+  }
+  (tcp as Recorded)[kKnown] = next;
+}
+
+function notConnected(socket: net.Socket): Error {
+  return socket.destroyed
+    ? codedError('ERR_SOCKET_CLOSED', `The ${socket.constructor.name} is destroyed; there is no connection to read keepalive from`)
+    : codedError('ERR_SOCKET_NOT_CONNECTED', `The ${socket.constructor.name} is not connected yet; read its keepalive after 'connect'`);
+}
+
+/**
+ * Server settings as each accepted socket receives them. A listening named
+ * pipe is refused here, as its descriptor is on other systems, rather than
+ * on each connection it accepts.
+ */
+export function recordServer(server: net.Server, values: Values): void {
+  const handle = handleOf(server);
+  if (server.listening && handle && isPipe(handle)) throw notTcp(server, true);
+  const holder = server as { [kServerValues]?: Values };
+  const previous = holder[kServerValues];
+  holder[kServerValues] = previous ? merge(previous, values) : values;
+}
+
+/** What can be known of a socket's or server's settings without a descriptor. */
+export function readWithoutFd(target: net.Socket | net.Server, isSocket: boolean): PartialKeepaliveSettings {
+  if (isSocket) {
+    const socket = target as net.Socket;
+    const handle = handleOf(socket);
+    if (socket.destroyed || !handle || socket.connecting) throw notConnected(socket);
+    const tcp = tcpHandle(handle);
+    nodeSetKeepAlive(socket, tcp);
+    return { ...known(tcp), userTimeout: 0 };
+  }
+  const server = target as net.Server;
+  if (!server.listening) {
+    throw codedError('ERR_SERVER_NOT_RUNNING', `The ${server.constructor.name} is not listening; read its keepalive after 'listening'`);
+  }
+  const values = (server as { [kServerValues]?: Values })[kServerValues];
+  // Switched off (or never set), the package leaves accepted sockets as Node made them.
+  if (!values?.enabled) return { enabled: null, idle: null, interval: null, count: null, userTimeout: 0 };
+  return { enabled: true, ...plan(values, UNKNOWN), userTimeout: 0 };
+}

@@ -1,0 +1,165 @@
+// Why a connection died, each cause produced for real in a private network
+// namespace (test/ns-run.ts) by test/fixtures/lost.cjs: a silent peer
+// (loopback taken down) for keepalive, the user timeout and the system's
+// retransmission limit; a reset peer; a peer that closed before a write.
+// The fixture runs the built package (dist/), which `npm test` builds first.
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CONNECTION_LOST_CHANNEL, type ConnectionLost } from '../src/index.js';
+import { fixtures, type KernelView } from './helpers.js';
+import { netnsUnavailable, runInOwnNetns } from './ns-run.js';
+
+interface SocketOutcome {
+  code: string;
+  syscall: string;
+  atMs: number;
+  keepalive?: ConnectionLost;
+  enumerable: boolean;
+}
+
+interface Outcome {
+  scenario: string;
+  before: Record<string, KernelView>;
+  errors: Record<string, SocketOutcome>;
+  published: { name: string; errorCode: string; report: ConnectionLost }[];
+  ownDestroy?: Record<string, boolean>;
+}
+
+const unavailable = netnsUnavailable();
+const skip = unavailable !== '' && !process.env.CI;
+
+const scenarios: Record<string, Record<string, string | number>> = {
+  keepalive: {},
+  'user-timeout': {},
+  // Set in the namespace only: about 4 s instead of about 15 minutes.
+  retransmissions: { 'net.ipv4.tcp_retries2': 2 },
+  reset: {},
+  epipe: {},
+};
+
+const outcomes: Record<string, Outcome> = {};
+
+beforeAll(async () => {
+  if (skip) return;
+  // All five at once, each in its own namespace: about as long as the slowest.
+  await Promise.all(
+    Object.entries(scenarios).map(async ([name, sysctls]) => {
+      const r = await runInOwnNetns(path.join(fixtures, 'lost.cjs'), [name], { sysctls, timeoutMs: 40_000 });
+      if (r.status !== 0) throw new Error(`scenario ${name} failed (${r.status}): ${r.stderr}`);
+      outcomes[name] = JSON.parse(r.stdout) as Outcome;
+    }),
+  );
+}, 60_000);
+
+function lost(scenario: string, socket: string): ConnectionLost {
+  const e = outcomes[scenario]!.errors[socket];
+  expect(e, `${socket} saw no error`).toBeDefined();
+  expect(e!.keepalive, `${socket} has no error.keepalive`).toBeDefined();
+  // Visible where errors are logged: util.inspect and JSON show own enumerable properties.
+  expect(e!.enumerable).toBe(true);
+  return e!.keepalive!;
+}
+
+/** Each report was published once on the channel, the same as on the error. */
+function expectPublished(scenario: string, sockets: string[]): void {
+  const o = outcomes[scenario]!;
+  expect(o.published.map((p) => p.name).sort()).toEqual([...sockets].sort());
+  for (const p of o.published) expect(p.report).toEqual(o.errors[p.name]!.keepalive);
+}
+
+describe.skipIf(skip)(`causes of death, each in its own network namespace${unavailable ? ` (${unavailable})` : ''}`, () => {
+  it('the channel is named after the package', () => {
+    expect(CONNECTION_LOST_CHANNEL).toBe('tcp-keepalive:connection-lost');
+  });
+
+  it('keepalive: unanswered probes, on clients and accepted sockets, plain and TLS, explicit and process-wide', () => {
+    const o = outcomes.keepalive!;
+    const expected: Record<string, { count: number; from: string }> = {
+      'default.client': { count: 2, from: 'default.client' },
+      'default.accepted': { count: 2, from: 'default.accepted' },
+      'tls.client': { count: 3, from: 'tls.client' },
+      'tls.accepted': { count: 2, from: 'tls.accepted' },
+    };
+    for (const [name, { count, from }] of Object.entries(expected)) {
+      const r = lost('keepalive', name);
+      expect(o.errors[name]!.code).toBe('ETIMEDOUT');
+      expect(r.cause, name).toBe('keepalive');
+      expect(r.probes, name).toBe(count);
+      expect(r.retransmits, name).toBe(0);
+      expect(r.state).toBe('CLOSE');
+      // The settings in force, as Python's getsockopt saw them before the death.
+      expect(r.settings, name).toEqual(o.before[from]);
+      // Idle at least idle + interval * count, the kernel's own deadline.
+      expect(r.idleMs!, name).toBeGreaterThanOrEqual((1 + count) * 1000 - 50);
+      expect(r.summary).toContain(`${count} keepalive probes unanswered`);
+    }
+    // Both ends named, read while the peer could still be asked.
+    const client = lost('keepalive', 'default.client');
+    const accepted = lost('keepalive', 'default.accepted');
+    expect(client.remotePort).toBe(accepted.localPort);
+    expect(client.localPort).toBe(accepted.remotePort);
+    expect(client.remoteAddress).toBe('127.0.0.1');
+    expectPublished('keepalive', Object.keys(expected));
+  });
+
+  it('user-timeout: data in flight, retransmitted and never acknowledged', () => {
+    const o = outcomes['user-timeout']!;
+    const r = lost('user-timeout', 'writer.client');
+    expect(o.errors['writer.client']!.code).toBe('ETIMEDOUT');
+    expect(r.cause).toBe('user-timeout');
+    expect(r.settings).toEqual(o.before['writer.client']);
+    expect(r.settings!.userTimeout).toBe(1500);
+    expect(r.probes).toBe(0);
+    expect(r.retransmits!).toBeGreaterThan(0);
+    expect(r.lastAckReceivedMs!).toBeGreaterThanOrEqual(1500);
+    // Data went out after the peer last acknowledged anything: it was in flight.
+    expect(r.lastDataSentMs!).toBeLessThan(r.lastAckReceivedMs!);
+    expect(r.summary).toContain('TCP_USER_TIMEOUT (1500 ms)');
+    expectPublished('user-timeout', ['writer.client']);
+  });
+
+  it("retransmissions: data in flight until the system's limit, no user timeout", () => {
+    const o = outcomes.retransmissions!;
+    const r = lost('retransmissions', 'writer.client');
+    expect(r.cause).toBe('retransmissions');
+    expect(r.settings).toEqual(o.before['writer.client']);
+    expect(r.settings!.userTimeout).toBe(0);
+    expect(r.probes).toBe(0);
+    expect(r.retransmits!).toBeGreaterThan(0);
+    expect(r.lastDataSentMs!).toBeLessThan(r.lastAckReceivedMs!);
+    expect(r.summary).toContain('net.ipv4.tcp_retries2');
+  });
+
+  it('reset: the peer reset the connection; sockets the package does not manage are untouched', () => {
+    const o = outcomes.reset!;
+    const r = lost('reset', 'managed.client');
+    expect(o.errors['managed.client']!.code).toBe('ECONNRESET');
+    expect(r.cause).toBe('reset');
+    expect(r.settings).toEqual(o.before['managed.client']);
+    expect(r.idleMs!).toBeGreaterThanOrEqual(350);
+    expect(r.probes).toBe(0);
+    expect(r.retransmits).toBe(0);
+    for (const name of ['unmanaged.client', 'released.client']) {
+      expect(o.errors[name]!.code).toBe('ECONNRESET');
+      expect(o.errors[name]!.keepalive).toBeUndefined();
+    }
+    // Only managed sockets carry the hook; setKeepalive(socket, false) removes it.
+    expect(o.ownDestroy).toEqual({ managed: true, unmanaged: false, released: false });
+    // An accepted socket of a server set with setKeepalive (the kernel copied
+    // the listener's values into it) is managed too.
+    const accepted = lost('reset', 'server.accepted');
+    expect(accepted).toMatchObject({ cause: 'reset', code: 'ECONNRESET' });
+    expect(accepted.settings).toEqual(o.before['server.accepted']);
+    expect(accepted.settings).toMatchObject({ enabled: true, idle: 50, interval: 6, count: 5 });
+    expectPublished('reset', ['managed.client', 'server.accepted']);
+  });
+
+  it('EPIPE: writing after the peer closed and reset', () => {
+    const o = outcomes.epipe!;
+    const r = lost('epipe', 'halfopen.client');
+    expect(o.errors['halfopen.client']!).toMatchObject({ code: 'EPIPE', syscall: 'write' });
+    expect(r).toMatchObject({ cause: 'reset', code: 'EPIPE', state: 'CLOSE' });
+    expect(r.settings!.idle).toBe(45);
+    expectPublished('epipe', ['halfopen.client']);
+  });
+});

@@ -1,0 +1,109 @@
+// Targets that cannot take keepalive get a clear, coded error; never a
+// crash, never silence.
+import { spawnSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Duplex } from 'node:stream';
+import tls from 'node:tls';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getKeepalive, setKeepalive } from '../src/index.js';
+import { tcpPair } from './helpers.js';
+
+const settings = { idle: 60, interval: 10, count: 3 };
+const code = (c: string) => expect.objectContaining({ code: c });
+
+describe('destroyed sockets', () => {
+  it('setKeepalive and getKeepalive on a destroyed socket: ERR_SOCKET_CLOSED', async () => {
+    const pair = await tcpPair();
+    pair.client.destroy();
+    expect(() => setKeepalive(pair.client, settings)).toThrow(code('ERR_SOCKET_CLOSED'));
+    expect(() => getKeepalive(pair.client)).toThrow(code('ERR_SOCKET_CLOSED'));
+    await pair.close();
+  });
+});
+
+describe('Unix domain sockets and pipes', () => {
+  let dir: string;
+  let server: net.Server;
+  let sockPath: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'tcp-keepalive-'));
+    sockPath = path.join(dir, 's.sock');
+    server = net.createServer((s) => s.on('error', () => {}));
+    server.listen(sockPath);
+    await once(server, 'listening');
+  });
+  afterAll(() => {
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a connected Unix client and its accepted socket: ERR_SOCKET_NOT_TCP', async () => {
+    const acceptedP = once(server, 'connection');
+    const client = net.connect(sockPath);
+    await once(client, 'connect');
+    const [accepted] = (await acceptedP) as [net.Socket];
+    for (const s of [client, accepted]) {
+      expect(() => setKeepalive(s, settings)).toThrow(code('ERR_SOCKET_NOT_TCP'));
+      expect(() => getKeepalive(s)).toThrow(code('ERR_SOCKET_NOT_TCP'));
+    }
+    client.destroy();
+  });
+
+  it('a Unix client still connecting is refused at once, not at connect', () => {
+    const client = net.connect(sockPath);
+    expect(() => setKeepalive(client, settings)).toThrow(code('ERR_SOCKET_NOT_TCP'));
+    client.destroy();
+  });
+
+  it('a listening Unix server: ERR_SOCKET_NOT_TCP', () => {
+    expect(() => setKeepalive(server, settings)).toThrow(code('ERR_SOCKET_NOT_TCP'));
+    expect(() => getKeepalive(server)).toThrow(code('ERR_SOCKET_NOT_TCP'));
+  });
+
+  it('a Unix server set before listen() reports on its error listener, not as a crash', async () => {
+    const other = net.createServer();
+    setKeepalive(other, settings);
+    const errorP = once(other, 'error');
+    other.listen(path.join(dir, 'late.sock'));
+    const [error] = (await errorP) as [NodeJS.ErrnoException];
+    expect(error.code).toBe('ERR_SOCKET_NOT_TCP');
+    other.close();
+  });
+
+  it("an IPC pipe (a child's stdout): ERR_SOCKET_NOT_TCP", async () => {
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 5000)'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      expect(child.stdout).toBeInstanceOf(net.Socket);
+      expect(() => setKeepalive(child.stdout as net.Socket, settings)).toThrow(code('ERR_SOCKET_NOT_TCP'));
+    } finally {
+      child.kill();
+      await once(child, 'exit');
+    }
+  });
+});
+
+describe('streams without a descriptor', () => {
+  it('TLS over a JavaScript stream: ERR_SOCKET_NO_FD', () => {
+    const duplex = new Duplex({ read() {}, write(_c, _e, cb) { cb(); } });
+    const socket = new tls.TLSSocket(duplex);
+    expect(() => setKeepalive(socket, settings)).toThrow(code('ERR_SOCKET_NO_FD'));
+    expect(() => getKeepalive(socket)).toThrow(code('ERR_SOCKET_NO_FD'));
+    socket.destroy();
+  });
+});
+
+describe('a descriptor closed behind Node', () => {
+  it('throws EBADF from the system call, with errno, syscall and option', () => {
+    const script = path.join(__dirname, 'fixtures', 'closed-fd.cjs');
+    const result = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 20_000 });
+    expect(result.status, result.stderr).toBe(0);
+    const out = JSON.parse(result.stdout) as Record<string, Record<string, unknown>>;
+    expect(out.set).toMatchObject({ name: 'Error', code: 'EBADF', errno: -9, syscall: 'setsockopt', option: 'TCP_KEEPIDLE' });
+    expect(out.get).toMatchObject({ code: 'EBADF', errno: -9, syscall: 'getsockopt', option: 'SO_KEEPALIVE' });
+    expect(out.set!.message).toBe('EBADF: bad file descriptor, setsockopt TCP_KEEPIDLE');
+  });
+});
