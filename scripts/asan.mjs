@@ -11,6 +11,7 @@
 // Arguments pass through to vitest.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -51,11 +52,12 @@ for (const entry of readdirSync(root)) {
 }
 symlinkSync(join(root, 'node_modules'), join(copy, 'node_modules'));
 
-// The prebuild too (the package test installs the packed package and loads
-// it from there); making it also leaves the same build in build/Release.
+// As a prebuild, which is what the suite loads (the package test installs
+// the packed package and loads it from there), but not stripped, so reports
+// name functions.
 const buildEnv = { ...process.env, CFLAGS: SANITIZE, CXXFLAGS: SANITIZE, LDFLAGS: '-fsanitize=address,undefined' };
-if (run('npm', ['run', 'prebuild'], { cwd: copy, env: buildEnv }) !== 0) process.exit(1);
-const addon = join(copy, 'build/Release/tcp_keepalive.node');
+if (run('npx', ['prebuildify', '--napi'], { cwd: copy, env: buildEnv }) !== 0) process.exit(1);
+const addon = createRequire(join(copy, 'package.json'))('node-gyp-build').resolve(copy);
 const symbols = execFileSync('nm', ['-D', addon], { encoding: 'utf8' });
 if (!/__asan_report_(load|store)/.test(symbols) || !/__ubsan_handle_/.test(symbols)) {
   console.error(`${addon} is not instrumented`);

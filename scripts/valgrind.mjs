@@ -5,14 +5,15 @@
 //
 // Node itself keeps memory until exit that valgrind counts as lost, so the
 // verdict looks only at loss records whose allocation stack passes through
-// tcp_keepalive.node. A control run does the same for sockopt, whose
+// the addon (the file node-gyp-build loads: the build or the prebuild). A control run does the same for sockopt, whose
 // getsockopt mallocs and never frees: if that leak is not found, the check
 // is blind and the run fails.
 //
 // VALGRIND_CALLS (default 5000) sets the loop length.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -23,7 +24,6 @@ if (process.argv[2] === '--loop') {
 }
 
 async function loop(subject, calls) {
-  const { createRequire } = await import('node:module');
   const net = await import('node:net');
   const { once } = await import('node:events');
   const require = createRequire(join(root, 'package.json'));
@@ -88,8 +88,17 @@ if (!valgrindInstalled()) {
     process.exit(1);
   }
 }
-if (!existsSync(join(root, 'build/Release/tcp_keepalive.node')) && spawnSync('npm', ['run', 'build:native'], { cwd: root, stdio: 'inherit' }).status !== 0) process.exit(1);
+const ngb = createRequire(join(root, 'package.json'))('node-gyp-build');
+let addon;
+try {
+  addon = ngb.resolve(root);
+} catch {
+  if (spawnSync('npm', ['run', 'build:native'], { cwd: root, stdio: 'inherit' }).status !== 0) process.exit(1);
+  addon = ngb.resolve(root);
+}
 if (spawnSync('npm', ['run', 'build:ts'], { cwd: root, stdio: 'inherit' }).status !== 0) process.exit(1);
+// Loss records name the file a frame's code came from.
+const addonFile = basename(addon);
 
 const logs = join(root, '.cache/valgrind');
 rmSync(logs, { recursive: true, force: true });
@@ -121,8 +130,8 @@ if (control.ours.length === 0) {
   process.exit(1);
 }
 
-const ours = run('tcp-keepalive', CALLS, 'tcp_keepalive.node');
-console.log(`tcp-keepalive (${CALLS} iterations of 13 calls, ${ours.seconds} s): ${ours.ours.length} loss records, ${ours.bytes} bytes lost under tcp_keepalive.node; ` +
+const ours = run('tcp-keepalive', CALLS, addonFile);
+console.log(`tcp-keepalive (${CALLS} iterations of 13 calls, ${ours.seconds} s): ${ours.ours.length} loss records, ${ours.bytes} bytes lost under ${addonFile}; ` +
   `${ours.records} loss records in the whole process (Node's own)`);
 for (const block of ours.ours) console.error(block);
 console.log(ours.summary.replace(/==\d+== /g, '  '));
