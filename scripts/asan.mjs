@@ -5,12 +5,16 @@
 // sanitizers wrote no report at all.
 //
 // The build happens in a copy under .cache/asan so the normal build in
-// build/ is left alone. Node itself is not instrumented, so the ASan runtime
-// is preloaded; leak checking is valgrind's job (npm run test:valgrind),
-// since Node frees little at exit and LeakSanitizer would report all of it.
+// build/ is left alone. Node itself is not instrumented, and the ASan runtime
+// must be the first library a process loads: a copy of the node binary with
+// the runtimes added at the head of its needed libraries (patchelf) runs the
+// suite, and is first on PATH for tests that start `node`. LD_PRELOAD would
+// reach every program the tests start (PostgreSQL's initdb hangs under it).
+// Leak checking is valgrind's job (npm run test:valgrind), since Node frees
+// little at exit and LeakSanitizer would report all of it.
 // Arguments pass through to vitest.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,16 +36,24 @@ function runtime(name) {
   return found.startsWith('/') && existsSync(found) ? found : null;
 }
 
-// Debian ships the runtimes with gcc (libasan8, libubsan1); install them if this machine lacks them.
-if (!runtime('libasan.so') || !runtime('libubsan.so')) {
-  console.log('installing the sanitizer runtimes from Debian');
-  if (run('apt-get', ['update', '-qq']) !== 0 || run('apt-get', ['install', '-y', '-qq', 'libasan8', 'libubsan1', 'libgcc-12-dev']) !== 0) {
-    console.error('could not install libasan8/libubsan1');
+function hasPatchelf() {
+  return spawnSync('patchelf', ['--version']).status === 0;
+}
+
+// Debian ships the runtimes with gcc (libasan8, libubsan1); install them, and
+// patchelf, if this machine lacks them.
+if (!runtime('libasan.so') || !runtime('libubsan.so') || !hasPatchelf()) {
+  console.log('installing the sanitizer runtimes and patchelf from Debian');
+  if (run('apt-get', ['update', '-qq']) !== 0 || run('apt-get', ['install', '-y', '-qq', 'libasan8', 'libubsan1', 'libgcc-12-dev', 'patchelf']) !== 0) {
+    console.error('could not install libasan8, libubsan1 and patchelf');
     process.exit(1);
   }
 }
-const libasan = runtime('libasan.so');
-const libubsan = runtime('libubsan.so');
+/** The runtime's soname (libasan.so.8), as a DT_NEEDED entry names it. */
+function soname(name) {
+  const out = execFileSync('readelf', ['-d', runtime(name)], { encoding: 'utf8' });
+  return /\(SONAME\)\s+Library soname: \[([^\]]+)\]/.exec(out)[1];
+}
 
 rmSync(work, { recursive: true, force: true });
 mkdirSync(logs, { recursive: true });
@@ -64,9 +76,25 @@ if (!/__asan_report_(load|store)/.test(symbols) || !/__ubsan_handle_/.test(symbo
   process.exit(1);
 }
 
+const bin = join(work, 'bin');
+const node = join(bin, 'node');
+mkdirSync(bin, { recursive: true });
+copyFileSync(process.execPath, node);
+execFileSync('patchelf', ['--add-needed', soname('libasan.so'), '--add-needed', soname('libubsan.so'), node]);
+const needed = execFileSync('readelf', ['-d', node], { encoding: 'utf8' }).match(/\(NEEDED\)[^\n]*\[([^\]]+)\]/g) ?? [];
+if (!/libasan/.test(needed[0] ?? '')) {
+  console.error(`patchelf did not put the ASan runtime first in ${node}: ${needed.join(', ')}`);
+  process.exit(1);
+}
+const loaded = execFileSync(node, ['-p', 'process.report.getReport().sharedObjects.filter((f) => /lib(a|ub)san/.test(f)).length'], { encoding: 'utf8' });
+if (Number(loaded) !== 2) {
+  console.error(`${node} does not load both sanitizer runtimes`);
+  process.exit(1);
+}
+
 const env = {
   ...process.env,
-  LD_PRELOAD: [libasan, libubsan, process.env.LD_PRELOAD].filter(Boolean).join(' '),
+  PATH: `${bin}:${process.env.PATH}`,
   // Node installs its own SIGSEGV handler (WebAssembly bounds checks).
   ASAN_OPTIONS: `detect_leaks=0:halt_on_error=1:allow_user_segv_handler=1:log_path=${join(logs, 'asan')}`,
   UBSAN_OPTIONS: `halt_on_error=1:print_stacktrace=1:log_path=${join(logs, 'ubsan')}`,
@@ -92,7 +120,7 @@ const controls = [
 for (const [kind, flag, args, expected] of controls) {
   const prefix = join(work, `control-${kind}`);
   execFileSync('gcc', [flag, '-fno-sanitize-recover=all', '-O1', `${control}.c`, '-o', prefix]);
-  spawnSync(prefix, args, { env: { ...env, LD_PRELOAD: '', ASAN_OPTIONS: `log_path=${prefix}`, UBSAN_OPTIONS: `log_path=${prefix}` } });
+  spawnSync(prefix, args, { env: { ...env, ASAN_OPTIONS: `log_path=${prefix}`, UBSAN_OPTIONS: `log_path=${prefix}` } });
   const found = readdirSync(work).filter((f) => f.startsWith(`control-${kind}.`)).map((f) => readFileSync(join(work, f), 'utf8'));
   if (!found.some((text) => expected.test(text))) {
     console.error(`the ${kind} control produced no report: the sanitizer runtime is not working`);
@@ -104,7 +132,7 @@ for (const [kind, flag, args, expected] of controls) {
 if (run('npm', ['run', 'build:ts'], { cwd: copy, env }) !== 0) process.exit(1);
 const report = join(work, 'vitest-report.json');
 const started = Date.now();
-const status = run(process.execPath, [join(copy, 'node_modules/vitest/vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)], { cwd: copy, env });
+const status = run(node, [join(copy, 'node_modules/vitest/vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)], { cwd: copy, env });
 const seconds = ((Date.now() - started) / 1000).toFixed(1);
 
 const reports = readdirSync(logs);

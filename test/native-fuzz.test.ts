@@ -142,8 +142,9 @@ beforeAll(async () => {
     const net = require('net');
     const c = net.connect(${tcp.port}, '127.0.0.1', () => process.stdout.write('ready\\n'));
     require('fs').openSync(${JSON.stringify(path.join(tmp, 'child-file'))}, 'w');
-    setInterval(() => {}, 1000);
-  `], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // Gone with its parent, even one that crashed: stdin closes then.
+    process.stdin.on('end', () => process.exit(0)).resume();
+  `], { stdio: ['pipe', 'pipe', 'inherit'] });
   await once(child.stdout!, 'data');
   childFds = fs.readdirSync(`/proc/${child.pid}/fd`).map(Number);
   resources.push(() => {
