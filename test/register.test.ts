@@ -21,7 +21,7 @@ beforeAll(() => {
   appDir = mkdtempSync(path.join(os.tmpdir(), 'tcp-keepalive-register-'));
   mkdirSync(path.join(appDir, 'node_modules'));
   symlinkSync(root, path.join(appDir, 'node_modules', 'tcp-keepalive'), 'dir');
-  for (const name of ['register-app.cjs', 'register-app.mjs']) copyFileSync(path.join(fixtures, name), path.join(appDir, name));
+  for (const name of ['register-app-lib.cjs', 'register-app.cjs', 'register-app.mjs']) copyFileSync(path.join(fixtures, name), path.join(appDir, name));
   writeFileSync(path.join(appDir, 'app.cjs'), "console.log('the application ran');\n");
   writeFileSync(path.join(appDir, 'app.mjs'), "console.log('the application ran');\n");
 });
