@@ -74,18 +74,7 @@ export interface KernelView {
 // The system's own Python, not a version-manager shim that costs 300 ms a call.
 const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
-const PY = `
-import json, socket
-s = socket.socket(fileno=3)
-g = lambda level, opt: s.getsockopt(level, opt)
-print(json.dumps({
-  "enabled": g(socket.SOL_SOCKET, socket.SO_KEEPALIVE) != 0,
-  "idle": g(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE),
-  "interval": g(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL),
-  "count": g(socket.IPPROTO_TCP, socket.TCP_KEEPCNT),
-  "userTimeout": g(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT),
-}))
-`;
+const GETSOCKOPT = path.join(fixtures, 'getsockopt.py');
 
 /** The descriptor behind a socket or server, from Node's own handle. */
 export function fdOf(target: net.Socket | net.Server): number {
@@ -96,11 +85,12 @@ export function fdOf(target: net.Socket | net.Server): number {
 
 /**
  * What the kernel holds for a socket, read by Python's getsockopt on a
- * duplicate of its descriptor: an independent witness, not the package.
+ * duplicate of its descriptor (test/fixtures/getsockopt.py): an independent
+ * witness, not the package.
  */
 export function kernel(target: net.Socket | net.Server | number): KernelView {
   const fd = typeof target === 'number' ? target : fdOf(target);
-  const result = spawnSync(PYTHON, ['-c', PY], { stdio: ['ignore', 'pipe', 'pipe', fd], encoding: 'utf8' });
+  const result = spawnSync(PYTHON, [GETSOCKOPT], { stdio: ['ignore', 'pipe', 'pipe', fd], encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`python3 getsockopt failed: ${result.stderr}`);
   return JSON.parse(result.stdout) as KernelView;
 }
