@@ -27,17 +27,44 @@ void ThrowSystemError(Napi::Env env, int err, const tka_where &where) {
   throw error;
 }
 
+// The TypeScript layer passes the right types; these guards only keep a
+// misuse of the raw binding from reading memory as the wrong type, and give
+// it a code like every other failure. Both ride on the conversion N-API does
+// anyway, so a correct call pays nothing extra.
+[[noreturn]] void ThrowArgError(const Napi::CallbackInfo &info, size_t i, const std::string &expected) {
+  Napi::TypeError error =
+      Napi::TypeError::New(info.Env(), "Expected " + expected + " for argument " + std::to_string(i + 1));
+  error.Value().Set("code", "ERR_INVALID_ARG_TYPE");
+  throw error;
+}
+
 int IntArg(const Napi::CallbackInfo &info, size_t i) {
-  return info[i].As<Napi::Number>().Int32Value();
+  int32_t value = 0;
+  if (napi_get_value_int32(info.Env(), info[i], &value) != napi_ok) ThrowArgError(info, i, "a number");
+  return value;
 }
 
 template <typename T>
+constexpr napi_typedarray_type TypedArrayKind();
+template <>
+constexpr napi_typedarray_type TypedArrayKind<int32_t>() { return napi_int32_array; }
+template <>
+constexpr napi_typedarray_type TypedArrayKind<double>() { return napi_float64_array; }
+
+// An output array of the exact element type and at least `length` long: a
+// Float64Array where an Int32Array belongs would otherwise be written past
+// its end.
+template <typename T>
 T *TypedArrayArg(const Napi::CallbackInfo &info, size_t i, size_t length) {
-  auto array = info[i].As<Napi::TypedArrayOf<T>>();
-  if (array.ElementLength() < length) {
-    throw Napi::RangeError::New(info.Env(), "output array too short");
+  napi_typedarray_type type;
+  size_t count = 0;
+  void *data = nullptr;
+  if (napi_get_typedarray_info(info.Env(), info[i], &type, &count, &data, nullptr, nullptr) != napi_ok ||
+      type != TypedArrayKind<T>() || count < length) {
+    const char *name = TypedArrayKind<T>() == napi_int32_array ? "an Int32Array" : "a Float64Array";
+    ThrowArgError(info, i, std::string(name) + " of at least " + std::to_string(length) + " elements");
   }
-  return array.Data();
+  return static_cast<T *>(data);
 }
 
 // set(fd, enabled, idle, interval, count, userTimeout); -1 leaves a field.

@@ -48,8 +48,13 @@ function unsupported(field: Field, value: unknown): Error {
 
 /** One field: undefined leaves it, anything else must be an integer in range. */
 export function field(name: Field, value: unknown): number {
+  return check(name, value, platform().ranges[name]);
+}
+
+// The range comes from the caller, read by a fixed property name, so the hot
+// paths below make no lookup by a variable key.
+function check(name: Field, value: unknown, range: Range | undefined): number {
   if (value === undefined) return LEAVE;
-  const range = platform().ranges[name];
   if (typeof value === 'number' && Number.isInteger(value) && range !== undefined && value >= range.min && value <= range.max) {
     return value;
   }
@@ -58,11 +63,15 @@ export function field(name: Field, value: unknown): number {
   throw outOfRange(name, expected(name, range), value);
 }
 
-const KNOWN = new Set(['idle', 'interval', 'count', 'userTimeout', 'enabled']);
+// Comparisons with constant strings are pointer checks once V8 has
+// internalized them; a Set lookup hashes on every call of a hot path.
+function known(key: string): boolean {
+  return key === 'idle' || key === 'interval' || key === 'count' || key === 'userTimeout' || key === 'enabled';
+}
 
 export function fromObject(options: KeepaliveOptions): Values {
   for (const key in options) {
-    if (!KNOWN.has(key)) {
+    if (!known(key)) {
       throw invalidArgValue(`options.${key}`, 'Unknown option (expected idle, interval, count, userTimeout or enabled)', (options as Record<string, unknown>)[key]);
     }
   }
@@ -70,12 +79,13 @@ export function fromObject(options: KeepaliveOptions): Values {
   if (enabled !== undefined && typeof enabled !== 'boolean') {
     throw invalidArgType('enabled', 'a boolean', enabled);
   }
+  const ranges = platform().ranges;
   return {
     enabled: enabled === false ? 0 : 1,
-    idle: field('idle', options.idle),
-    interval: field('interval', options.interval),
-    count: field('count', options.count),
-    userTimeout: field('userTimeout', options.userTimeout),
+    idle: check('idle', options.idle, ranges.idle),
+    interval: check('interval', options.interval, ranges.interval),
+    count: check('count', options.count, ranges.count),
+    userTimeout: check('userTimeout', options.userTimeout, ranges.userTimeout),
   };
 }
 
@@ -88,12 +98,13 @@ export const ON: Readonly<Values> = Object.freeze({ enabled: 1, idle: LEAVE, int
  */
 export function parse(argc: number, first: unknown, interval: unknown, count: unknown, userTimeout: unknown): Values {
   if (typeof first === 'number') {
+    const ranges = platform().ranges;
     return {
       enabled: 1,
-      idle: field('idle', first),
-      interval: field('interval', interval),
-      count: field('count', count),
-      userTimeout: field('userTimeout', userTimeout),
+      idle: check('idle', first, ranges.idle),
+      interval: check('interval', interval, ranges.interval),
+      count: check('count', count, ranges.count),
+      userTimeout: check('userTimeout', userTimeout, ranges.userTimeout),
     };
   }
   if (argc > 2) {
