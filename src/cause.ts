@@ -70,17 +70,20 @@ export interface ConnectionLostMessage extends ConnectionLost {
 const TIMEOUTS = new Set(['ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
 const RESETS = new Set(['ECONNRESET', 'EPIPE']);
 
-// Linux's TCP states, as TCP_INFO numbers them.
-
 type DestroyFn = (this: net.Socket, error: Error | null, callback: (error?: Error | null) => void) => void;
 
+// A socket's _destroy is wrapped at most once, and the wrapper then only
+// looks at kActive: unwrapping from under someone else's wrapper and
+// wrapping again would make the two call each other for ever.
 const kPrevious = Symbol('tcp-keepalive.previousDestroy');
+const kActive = Symbol('tcp-keepalive.watching');
 
 type Watched = net.Socket & {
   _destroy: DestroyFn;
   _handle?: Handle | null;
   /** An own _destroy that was there before ours, or null for the prototype's. */
   [kPrevious]?: DestroyFn | null;
+  [kActive]?: boolean;
 };
 
 const info = new Float64Array(binding.infoFields);
@@ -165,7 +168,7 @@ function watchedDestroy(this: Watched, error: Error | null, callback: (error?: E
   const e = error as (Error & { code?: unknown; syscall?: unknown; keepalive?: unknown }) | null;
   // A system error from reading or writing an established connection; a
   // failed connect is not a lost connection, and keepalive never ran.
-  if (e && typeof e.code === 'string' && (TIMEOUTS.has(e.code) || RESETS.has(e.code)) && typeof e.syscall === 'string' && e.syscall !== 'connect' && e.keepalive === undefined) {
+  if (this[kActive] && e && typeof e.code === 'string' && (TIMEOUTS.has(e.code) || RESETS.has(e.code)) && typeof e.syscall === 'string' && e.syscall !== 'connect' && e.keepalive === undefined) {
     // The report is extra: nothing here may stop the socket's own error
     // handling, and a frozen error object still gets its report published.
     let report: ConnectionLost | undefined;
@@ -192,7 +195,7 @@ type Accepting = net.Server & { [kWrapWatch]?: boolean; setSecureContext?: unkno
 // socket is watched too.
 function onSecureConnection(tlsSocket: net.Socket & { _parent?: unknown }): void {
   const raw = tlsSocket._parent as Watched | undefined;
-  if (raw && Object.hasOwn(raw, '_destroy') && raw._destroy === watchedDestroy) watch(tlsSocket);
+  if (raw && raw[kActive]) watch(tlsSocket);
 }
 
 /**
@@ -215,15 +218,21 @@ export function watch(socket: net.Socket): void {
     server[kWrapWatch] = true;
     server.on('secureConnection', onSecureConnection);
   }
-  if (s._destroy === watchedDestroy) return;
+  s[kActive] = true;
+  if (Object.hasOwn(s, kPrevious)) return;
   s[kPrevious] = Object.hasOwn(s, '_destroy') ? s._destroy : null;
   s._destroy = watchedDestroy;
 }
 
-/** Stops watching, restoring whatever _destroy the socket had. */
+/**
+ * Stops watching. The wrapper comes off only while it is still on top;
+ * under another wrapper it stays, inactive, and passes straight through.
+ */
 export function unwatch(socket: net.Socket): void {
   const s = socket as Watched;
-  if (!Object.hasOwn(s, '_destroy') || s._destroy !== watchedDestroy) return;
+  if (!s[kActive]) return;
+  s[kActive] = false;
+  if (s._destroy !== watchedDestroy) return;
   const previous = s[kPrevious];
   if (previous) s._destroy = previous;
   else delete (s as Partial<Watched>)._destroy;

@@ -7,9 +7,8 @@
 // there reaches them all on every Node line. The 'net.client.socket'
 // diagnostics channel would be the gentler hook, but on Node 20 it misses
 // new net.Socket().connect() and tls.connect(); using it as well would apply
-// twice where it does fire. The wrapper only schedules work for 'connect';
-// while no defaults are set it is a single check, and it is removed again
-// when nothing else has wrapped connect after it.
+// twice where it does fire. The wrapper only schedules work for 'connect',
+// and while no defaults are set it is a single check.
 //
 // Servers: the 'net.server.socket' channel fires for every accepted socket
 // of every net, tls, http, https and http2 server.
@@ -18,7 +17,8 @@ import net from 'node:net';
 import { invalidArgType } from './errors.js';
 import { fromObject, type KeepaliveOptions, type Values } from './options.js';
 import { isServerManaged } from './server.js';
-import { applyToHandle, isExplicit } from './socket.js';
+import { isExplicit } from './pin.js';
+import { applyToHandle } from './socket.js';
 import { handleOf } from './target.js';
 import { checkNewSocketValues } from './warnings.js';
 
@@ -90,35 +90,61 @@ function onClientConnect(this: Scheduled): void {
   apply(this, 'client');
 }
 
-const originalConnect = net.Socket.prototype.connect;
+// What the wrapper calls: net.Socket.prototype.connect as it was when the
+// wrapper went in, an APM agent's own wrapper included. The wrapper is put in
+// once and stays, passing straight through while no defaults are set, so a
+// wrapper added on top of it later is never cut out by taking it away.
+let innerConnect: ((...args: unknown[]) => net.Socket) | null = null;
 
 function connectWithDefaults(this: Scheduled, ...args: unknown[]): net.Socket {
   if (current !== null && !this[kScheduled]) {
     this[kScheduled] = true;
     this.prependOnceListener('connect', onClientConnect);
   }
-  return (originalConnect as (...a: unknown[]) => net.Socket).apply(this, args);
+  return innerConnect!.apply(this, args);
 }
 
-function onServerSocket(message: unknown): void {
-  const socket = (message as { socket?: net.Socket }).socket;
-  if (!socket) return;
-  const server = (socket as { server?: net.Server }).server;
+// Node publishes 'net.server.socket' only after the server's 'connection'
+// listeners have run. So the first socket a server accepts is handled from
+// the channel, and the server then gets a 'connection' listener of its own,
+// ahead of the application's, for every socket after it.
+const kListening = Symbol('tcp-keepalive.defaultsListener');
+const kHandled = Symbol('tcp-keepalive.defaultsHandled');
+
+type SeenServer = net.Server & { [kListening]?: boolean };
+
+function onAccepted(server: net.Server | undefined, socket: net.Socket & { [kHandled]?: boolean }): void {
+  if (socket[kHandled]) return;
+  socket[kHandled] = true;
   // A server with settings of its own has handed them to this socket already.
   if (server && isServerManaged(server)) return;
   apply(socket, 'server');
 }
 
+function onServerConnection(this: net.Server, socket: net.Socket): void {
+  if (current !== null) onAccepted(this, socket);
+}
+
+function onServerSocket(message: unknown): void {
+  const socket = (message as { socket?: net.Socket }).socket;
+  if (!socket) return;
+  const server = (socket as { server?: SeenServer }).server;
+  if (server && !server[kListening]) {
+    server[kListening] = true;
+    server.prependListener('connection', onServerConnection);
+  }
+  onAccepted(server, socket);
+}
+
 function install(): void {
-  if (net.Socket.prototype.connect !== connectWithDefaults) {
+  if (innerConnect === null) {
+    innerConnect = net.Socket.prototype.connect as (...args: unknown[]) => net.Socket;
     net.Socket.prototype.connect = connectWithDefaults as typeof net.Socket.prototype.connect;
   }
   diagnostics.subscribe('net.server.socket', onServerSocket);
 }
 
 function uninstall(): void {
-  // Another wrapper on top of ours still calls it; ours then passes through.
-  if (net.Socket.prototype.connect === connectWithDefaults) net.Socket.prototype.connect = originalConnect;
   diagnostics.unsubscribe('net.server.socket', onServerSocket);
 }
 

@@ -22,7 +22,11 @@ function pinnedHandleSetKeepAlive(): number {
 type Pinnable = { setKeepAlive: unknown };
 
 export function isPinned(socket: net.Socket): boolean {
-  return (socket as Pinnable).setKeepAlive === pinnedSocketSetKeepAlive;
+  try {
+    return (socket as Pinnable).setKeepAlive === pinnedSocketSetKeepAlive;
+  } catch {
+    return false; // http2's socket proxy will not hand setKeepAlive out
+  }
 }
 
 /**
@@ -32,11 +36,41 @@ export function isPinned(socket: net.Socket): boolean {
  * system calls.
  */
 export function pinSocket(socket: net.Socket, capturePeer = true): void {
-  if ((socket as Pinnable).setKeepAlive !== pinnedSocketSetKeepAlive) {
-    (socket as Pinnable).setKeepAlive = pinnedSocketSetKeepAlive;
+  const pinned = isPinned(socket);
+  try {
+    if (!pinned) (socket as Pinnable).setKeepAlive = pinnedSocketSetKeepAlive;
+  } catch {
+    // http2's proxy of a session's socket refuses to hand out or replace
+    // setKeepAlive; it refuses every setKeepAlive call too, and the handle is
+    // pinned, so the settings hold all the same.
+    return;
+  }
+  if (!pinned) {
+    socket.on('close', onPinnedClose);
     watch(socket);
   }
   if (capturePeer) rememberPeer(socket);
+}
+
+// The settings belong to the connection. Node lets a closed socket connect
+// again, on a new handle the package never set: it must not stay pinned
+// (swallowing a driver's setKeepAlive) or count as set (shutting out
+// setDefaultKeepalive).
+function onPinnedClose(this: net.Socket): void {
+  unpin(this, null);
+  (this as Marked)[kExplicit] = false;
+}
+
+const kExplicit = Symbol('tcp-keepalive.explicit');
+type Marked = { [kExplicit]?: boolean };
+
+/** Marks a socket the application set itself, so process-wide defaults leave it to the application. */
+export function markExplicit(socket: net.Socket): void {
+  (socket as Marked)[kExplicit] = true;
+}
+
+export function isExplicit(socket: net.Socket): boolean {
+  return (socket as Marked)[kExplicit] === true;
 }
 
 export function pinHandle(handle: Handle): void {
@@ -44,8 +78,9 @@ export function pinHandle(handle: Handle): void {
 }
 
 export function unpin(socket: net.Socket, handle: Handle | null | undefined): void {
-  if ((socket as Pinnable).setKeepAlive === pinnedSocketSetKeepAlive) {
+  if (isPinned(socket)) {
     delete (socket as Partial<Pinnable>).setKeepAlive;
+    socket.off('close', onPinnedClose);
   }
   unwatch(socket);
   if (handle && handle.setKeepAlive === pinnedHandleSetKeepAlive) delete handle.setKeepAlive;

@@ -1,23 +1,16 @@
 // setKeepalive and getKeepalive for one socket, connected or still connecting.
-import type net from 'node:net';
+import net from 'node:net';
 import { codedError } from './errors.js';
 import { binding } from './native.js';
 import { merge, type Values } from './options.js';
-import { pinHandle, pinSocket, unpin } from './pin.js';
+import { markExplicit, pinHandle, pinSocket, unpin } from './pin.js';
 import { platform } from './platform.js';
 import { handleOf, isPipe, notTcp, tcpFd, tcpHandle, type Handle } from './target.js';
 import { applyWithoutFd } from './windows.js';
 
 const kPending = Symbol('tcp-keepalive.pending');
-// Set once the application has called setKeepalive on the socket itself, so
-// process-wide defaults never override its choice.
-const kExplicit = Symbol('tcp-keepalive.explicit');
 
-type Pending = { [kPending]?: Values; [kExplicit]?: boolean };
-
-export function isExplicit(socket: net.Socket): boolean {
-  return (socket as Pending)[kExplicit] === true;
-}
+type Pending = { [kPending]?: Values };
 
 function closed(socket: net.Socket): Error {
   return codedError('ERR_SOCKET_CLOSED', `The ${socket.constructor.name} is destroyed; there is no connection to set keepalive on`);
@@ -28,10 +21,26 @@ export function applyToHandle(socket: net.Socket, handle: Handle, values: Values
   if (!platform().descriptors) applyWithoutFd(socket, handle, values);
   else binding.set(tcpFd(socket, handle), values.enabled, values.idle, values.interval, values.count, values.userTimeout);
   if (values.enabled) {
-    pinSocket(socket);
     pinHandle(tcpHandle(handle));
+    pinSocket(socket);
   } else {
     unpin(socket, tcpHandle(handle));
+    forgetNodeKeepAlive(socket);
+  }
+}
+
+/**
+ * Node remembers its last setKeepAlive(enable, delay) and skips a call that
+ * repeats it; the package wrote SO_KEEPALIVE behind its back, so that memory
+ * may say "on" while the kernel says off. Telling Node "off" (which the
+ * kernel already is) makes a driver's next setKeepAlive(true, ...) take
+ * effect again.
+ */
+function forgetNodeKeepAlive(socket: net.Socket): void {
+  try {
+    net.Socket.prototype.setKeepAlive.call(socket, false);
+  } catch {
+    // http2's socket proxy refuses setKeepAlive; it needs no reminding.
   }
 }
 
@@ -55,7 +64,7 @@ export function setSocket(socket: net.Socket, values: Values): void {
   const handle = handleOf(socket);
   if (handle && !socket.connecting) {
     applyToHandle(socket, handle, values);
-    (socket as Pending)[kExplicit] = true;
+    markExplicit(socket);
     return;
   }
   // Not connected yet: apply as soon as it is, ahead of the caller's own
@@ -70,9 +79,9 @@ export function setSocket(socket: net.Socket, values: Values): void {
   } else {
     (socket as Pending)[kPending] = merge(pending, values);
   }
-  (socket as Pending)[kExplicit] = true;
+  markExplicit(socket);
   if (values.enabled) pinSocket(socket);
-  else unpin(socket, handle);
+  else unpin(socket, handle && tcpHandle(handle));
 }
 
 const scratch = new Int32Array(5);

@@ -105,6 +105,8 @@ export function checkSettings(target: Target, values: Values): void {
   const marked = target as Marked;
   if (values.userTimeout !== LEAVE) marked[kUserTimeout] = values.userTimeout > 0;
   if (!values.enabled || !marked[kUserTimeout]) return;
+  // Only turning keepalive on changes none of the numbers to judge.
+  if (values.idle === LEAVE && values.interval === LEAVE && values.count === LEAVE && values.userTimeout === LEAVE) return;
   try {
     // All four given: judge them as given, without reading the kernel.
     if (values.idle !== LEAVE && values.interval !== LEAVE && values.count !== LEAVE && values.userTimeout !== LEAVE) {

@@ -2,13 +2,16 @@
 // connections for it to find, and ss's view of the same sockets.
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncOptions } from 'node:child_process';
 import { once } from 'node:events';
+import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { KernelView } from './helpers.js';
 
 export const root = path.join(__dirname, '..');
-export const bin = path.join(root, 'bin/tcp-keepalive.js');
-export const holderScript = path.join(__dirname, 'fixtures/cli-holder.js');
+const BIN = 'bin/tcp-keepalive.js';
+const HOLDER = 'test/fixtures/cli-holder.js';
+export const bin = path.join(root, BIN);
 
 export interface Run {
   status: number | null;
@@ -23,11 +26,15 @@ function clean(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return copy;
 }
 
-/** `tcp-keepalive ...args`, optionally behind a prefix such as setpriv or nsenter. */
-export function cli(args: string[], options: { prefix?: string[]; env?: NodeJS.ProcessEnv } = {}): Run {
+/**
+ * `tcp-keepalive ...args`, optionally behind a prefix such as setpriv or
+ * nsenter, from this checkout or from `base` (see readableCheckout).
+ */
+export function cli(args: string[], options: { prefix?: string[]; env?: NodeJS.ProcessEnv; base?: string } = {}): Run {
   const prefix = options.prefix ?? [];
-  const argv = [...prefix, process.execPath, bin, ...args];
-  const spawnOptions: SpawnSyncOptions = { encoding: 'utf8', env: clean({ ...process.env, ...options.env }), timeout: 20_000 };
+  const base = options.base ?? root;
+  const argv = [...prefix, process.execPath, path.join(base, BIN), ...args];
+  const spawnOptions: SpawnSyncOptions = { cwd: base, encoding: 'utf8', env: clean({ ...process.env, ...options.env }), timeout: 20_000 };
   const r = spawnSync(argv[0]!, argv.slice(1), spawnOptions);
   if (r.error) throw r.error;
   return { status: r.status, stdout: String(r.stdout), stderr: String(r.stderr) };
@@ -61,11 +68,12 @@ export interface Holder {
 
 /**
  * Starts test/fixtures/cli-holder.js (behind `prefix`, e.g. setpriv or
- * unshare) and waits for its description of the connections it holds.
+ * unshare; from `base`, see readableCheckout) and waits for its
+ * description of the connections it holds.
  */
-export async function startHolder(settings: object = {}, prefix: string[] = []): Promise<Holder> {
-  const argv = [...prefix, process.execPath, holderScript, JSON.stringify(settings)];
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
+export async function startHolder(settings: object = {}, prefix: string[] = [], base = root): Promise<Holder> {
+  const argv = [...prefix, process.execPath, path.join(base, HOLDER), JSON.stringify(settings)];
+  const child = spawn(argv[0]!, argv.slice(1), { cwd: base, stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! });
   const first = (await Promise.race([once(lines, 'line'), once(child, 'exit').then(() => [null])])) as [string | null];
   if (first[0] === null) throw new Error(`holder exited early (${child.exitCode})`);
@@ -164,4 +172,56 @@ export function missing(requirements: Record<string, boolean>): string | undefin
 /** A test title that carries the reason it is skipped, where it is. */
 export function titled(title: string, why: string | undefined): string {
   return why ? `${title} [skipped: ${why}]` : title;
+}
+
+/** Whether the user that `prefix` switches to can load the command from `base`. */
+function canLoad(base: string, prefix: string[]): boolean {
+  const argv = [...prefix, process.execPath, '-e', `require(${JSON.stringify(path.join(base, 'dist/cli/main.js'))})`];
+  return spawnSync(argv[0]!, argv.slice(1), { cwd: '/', stdio: 'ignore' }).status === 0;
+}
+
+// What the command and the holder need at run time, relative to the root.
+function runtimeFiles(): string[] {
+  const release = 'build/Release';
+  const built = existsSync(path.join(root, release)) ? readdirSync(path.join(root, release)).filter((f) => f.endsWith('.node')) : [];
+  return [
+    'package.json',
+    'bin',
+    'dist',
+    ...built.map((f) => `${release}/${f}`),
+    ...(existsSync(path.join(root, 'prebuilds')) ? ['prebuilds'] : []),
+    'node_modules/node-gyp-build',
+    HOLDER,
+    'test/fixtures/getsockopt.py',
+  ];
+}
+
+/** chmod a+rX, so that any user can read what was copied whatever the umask. */
+function openToAll(file: string): void {
+  const mode = statSync(file).mode;
+  if ((mode & 0o170000) === 0o040000) {
+    chmodSync(file, 0o755);
+    for (const name of readdirSync(file)) openToAll(path.join(file, name));
+  } else {
+    chmodSync(file, mode & 0o111 ? 0o755 : 0o644);
+  }
+}
+
+/**
+ * Where the user that `prefix` switches to (e.g. setpriv to nobody) can run
+ * the command and the holder from: this checkout when that user can read
+ * it, else a copy of what they need in a world-readable temporary directory
+ * (a clone under /root, as in CI, is closed to other users). remove()
+ * deletes the copy.
+ */
+export function readableCheckout(prefix: string[]): { base: string; remove(): void } {
+  if (canLoad(root, prefix)) return { base: root, remove() {} };
+  const base = mkdtempSync(path.join(os.tmpdir(), 'tcp-keepalive-cli-'));
+  for (const file of runtimeFiles()) cpSync(path.join(root, file), path.join(base, file), { recursive: true, dereference: true });
+  openToAll(base);
+  if (!canLoad(base, prefix)) {
+    rmSync(base, { recursive: true, force: true });
+    throw new Error(`the command cannot be loaded from ${base} by the user ${prefix.join(' ')} switches to`);
+  }
+  return { base, remove: () => rmSync(base, { recursive: true, force: true }) };
 }

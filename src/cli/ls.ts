@@ -3,7 +3,7 @@
 import { existsSync, fstatSync } from 'node:fs';
 import { common, bounded, parse, UsageError } from './args.js';
 import { duration, styleFor, table, type Style } from './format.js';
-import { commandOf, readTcpSockets, socketHolders, type Holders, type ProcSocket, type TimerName } from './proc.js';
+import { commandOf, readTcpSockets, socketHolders, type Holders, type ProcSocket } from './proc.js';
 import { detectionTime } from '../defaults.js';
 import { binding, Capability, Kind } from '../native.js';
 
@@ -38,30 +38,19 @@ export interface RowError {
   message: string;
 }
 
-/** One connection as `ls --json` reports it. Field names are stable. */
-export interface Connection {
-  family: 'IPv4' | 'IPv6';
-  localAddress: string;
-  localPort: number;
-  remoteAddress: string;
-  remotePort: number;
-  state: string;
+/**
+ * One connection as `ls --json` reports it: /proc's view of the socket, then
+ * who holds it and what could be read from it. Field names are stable.
+ */
+export interface Connection extends ProcSocket {
   /** The first process holding the socket, or null when none could be found. */
   pid: number | null;
   fd: number | null;
   command: string | null;
   /** Every process holding it (a socket inherited across fork has several). */
   processes: ProcessRef[];
-  uid: number;
-  inode: number;
-  sendQueue: number;
-  recvQueue: number;
   /** SO_KEEPALIVE as read from the socket, else as the kernel's timer shows it, else null. */
   keepalive: boolean | null;
-  timer: TimerName | null;
-  timerSeconds: number | null;
-  probes: number;
-  retransmits: number;
   idle: number | null;
   interval: number | null;
   count: number | null;
@@ -179,6 +168,9 @@ function detection(v: Read): number | null {
   }
 }
 
+// The values of a row whose socket could not be read.
+const UNREAD = { idle: null, interval: null, count: null, userTimeout: null };
+
 // What ss leaves out unless asked with -a: no process holds these, or they
 // are not connections yet.
 const HIDDEN = new Set(['LISTEN', 'CLOSE', 'TIME_WAIT', 'SYN_RECV', 'NEW_SYN_RECV']);
@@ -197,34 +189,17 @@ export function list(options: ListOptions = {}): Listing {
     const processes = (s.inode ? holders.byInode.get(s.inode) ?? [] : []).map((h) => ({ ...h, command: command(h.pid) }));
     if (options.pid !== undefined && processes.length === 0) continue;
     const first = processes[0];
-    let read: Read | RowError;
-    if (!first) read = noHolder(s, holders);
-    else read = readValues(first, s.inode);
+    const read = first ? readValues(first, s.inode) : noHolder(s, holders);
     const values = 'enabled' in read ? read : null;
+    const { enabled, ...settings } = values ?? { enabled: keepaliveFromTimer(s), ...UNREAD };
     rows.push({
-      family: s.family,
-      localAddress: s.localAddress,
-      localPort: s.localPort,
-      remoteAddress: s.remoteAddress,
-      remotePort: s.remotePort,
-      state: s.state,
+      ...s,
       pid: first?.pid ?? null,
       fd: first?.fd ?? null,
       command: first?.command ?? null,
       processes,
-      uid: s.uid,
-      inode: s.inode,
-      sendQueue: s.sendQueue,
-      recvQueue: s.recvQueue,
-      keepalive: values ? values.enabled : keepaliveFromTimer(s),
-      timer: s.timer,
-      timerSeconds: s.timerSeconds,
-      probes: s.probes,
-      retransmits: s.retransmits,
-      idle: values?.idle ?? null,
-      interval: values?.interval ?? null,
-      count: values?.count ?? null,
-      userTimeout: values?.userTimeout ?? null,
+      keepalive: enabled,
+      ...settings,
       detectionTime: values?.enabled ? detection(values) : null,
       error: values ? null : (read as RowError),
     });

@@ -36,6 +36,9 @@ export interface ProcSocket {
   remoteAddress: string;
   remotePort: number;
   state: string;
+  uid: number;
+  /** 0 when no file holds the socket (TIME_WAIT, a connection not yet accepted). */
+  inode: number;
   /** Bytes sent and not yet acknowledged (LISTEN: accept queue). */
   sendQueue: number;
   /** Bytes received and not yet read by the application. */
@@ -43,13 +46,10 @@ export interface ProcSocket {
   timer: TimerName | null;
   /** Seconds until the pending timer fires, at /proc's 10 ms resolution. */
   timerSeconds: number | null;
-  /** icsk_retransmits. */
-  retransmits: number;
   /** icsk_probes_out: keepalive or zero-window probes sent and unanswered. */
   probes: number;
-  uid: number;
-  /** 0 when no file holds the socket (TIME_WAIT, a connection not yet accepted). */
-  inode: number;
+  /** icsk_retransmits. */
+  retransmits: number;
 }
 
 const littleEndian = endianness() === 'LE';
@@ -117,14 +117,14 @@ export function parseProcNetTcp(text: string, family: 'IPv4' | 'IPv6'): ProcSock
       remoteAddress,
       remotePort,
       state: tcpStateName(stateNumber),
+      uid: Number(f[7]),
+      inode: Number(f[9]),
       sendQueue: Number.parseInt(tx, 16),
       recvQueue: Number.parseInt(rx, 16),
       timer,
       timerSeconds: timer === null ? null : Number.parseInt(when, 16) / CLOCK_TICKS_PER_SECOND,
-      retransmits: Number.parseInt(f[6]!, 16),
-      uid: Number(f[7]),
       probes: Number(f[8]),
-      inode: Number(f[9]),
+      retransmits: Number.parseInt(f[6]!, 16),
     });
   }
   return sockets;
