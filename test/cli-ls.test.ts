@@ -3,6 +3,7 @@
 // against ss.
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,6 +35,12 @@ const noV6 = missing({
 const noSs = missing({ 'needs ss (iproute2)': hasCommand('ss') });
 const hasSetpriv = hasCommand('setpriv');
 
+// The name the kernel gives a process, as ss shows it: "node", or on Node 24
+// and later "node-MainThread", the name Node gives its main thread.
+function processName(pid: number): string {
+  return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+}
+
 let holder: Holder;
 beforeAll(async () => {
   holder = await startHolder();
@@ -64,7 +71,7 @@ describe('ls finds the holder process and its values', () => {
       expect(c).toMatchObject({
         pid: holder.pid,
         fd: s.fd,
-        command: 'node',
+        command: processName(holder.pid),
         state: 'ESTABLISHED',
         family: s.localAddress.includes(':') ? 'IPv6' : 'IPv4',
         remoteAddress: s.remoteAddress,
@@ -75,7 +82,7 @@ describe('ls finds the holder process and its values', () => {
         userTimeout: s.kernel.userTimeout,
         error: null,
       });
-      expect(c.processes).toEqual([{ pid: holder.pid, fd: s.fd, command: 'node' }]);
+      expect(c.processes).toEqual([{ pid: holder.pid, fd: s.fd, command: processName(holder.pid) }]);
       expect(c.detectionTime).toBe(EXPECTED_DETECTION[s.name] ?? null);
     }
   });
@@ -132,7 +139,7 @@ describe('ls finds the holder process and its values', () => {
     const s = holder.socket('v4-client');
     const cells = lines.map((l) => l.split(/\s{2,}/)).find((c) => c[1] === `${s.localAddress}:${s.localPort}`);
     expect(cells).toBeDefined();
-    expect(cells!.slice(0, 6)).toEqual(['ESTABLISHED', `127.0.0.1:${s.localPort}`, `127.0.0.1:${s.remotePort}`, String(holder.pid), 'node', 'on']);
+    expect(cells!.slice(0, 6)).toEqual(['ESTABLISHED', `127.0.0.1:${s.localPort}`, `127.0.0.1:${s.remotePort}`, String(holder.pid), processName(holder.pid), 'on']);
     expect(cells![6]).toMatch(/^keepalive,\S+,0$/);
     expect(cells!.slice(7)).toEqual(['61s', '7s', '4', '30000ms', '1 min 8 s']);
     // Every line's KEEPALIVE column starts where the header's does.
@@ -309,7 +316,7 @@ describe('rows whose values cannot be read say why', () => {
       expect(rows).toHaveLength(2);
       for (const s of limited.sockets) {
         const row = rowFor(rows, s);
-        expect(row).toMatchObject({ pid: limited.pid, fd: s.fd, command: 'node', keepalive: s.kernel.enabled, idle: null, interval: null, count: null, userTimeout: null, detectionTime: null });
+        expect(row).toMatchObject({ pid: limited.pid, fd: s.fd, command: processName(limited.pid), keepalive: s.kernel.enabled, idle: null, interval: null, count: null, userTimeout: null, detectionTime: null });
         expect(row.error).toMatchObject({ code: 'EPERM' });
         expect(row.error!.message).toMatch(/not permitted .*pidfd_getfd: EPERM/);
       }
