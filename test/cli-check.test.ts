@@ -144,7 +144,7 @@ describe('help and bad input', () => {
     for (const command of ['ls', 'defaults', 'check']) expect(r.stdout).toContain(`  ${command} `);
   });
 
-  it.each(['ls', 'defaults', 'check'])('%s --help, -h and "help %s" print its own help, exit 0', (command) => {
+  it.each(['ls', 'defaults', 'check'])('%s: --help, -h and help <command> print its own help, exit 0', (command) => {
     const long = cli([command, '--help']);
     expect(long.status).toBe(0);
     expect(long.stdout).toMatch(new RegExp(`^Usage: tcp-keepalive ${command} `));
