@@ -24,16 +24,10 @@ if (process.argv[2] === '--loop') {
 }
 
 async function loop(subject, calls) {
-  const net = await import('node:net');
-  const { once } = await import('node:events');
+  const { tcpPair } = await import('../bench/common.mjs');
   const require = createRequire(join(root, 'package.json'));
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const accepted = once(server, 'connection');
-  const client = net.connect(server.address().port, '127.0.0.1');
-  await once(client, 'connect');
-  const [peer] = await accepted;
+  const pair = await tcpPair();
+  const client = pair.client;
   const fd = client._handle.fd;
 
   if (subject === 'sockopt') {
@@ -71,9 +65,7 @@ async function loop(subject, calls) {
     }
     setKeepalive(client, false);
   }
-  client.destroy();
-  peer.destroy();
-  server.close();
+  pair.close();
 }
 
 function valgrindInstalled() {
