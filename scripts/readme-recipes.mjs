@@ -1,13 +1,13 @@
-// Copies each recipe in examples/ into the README, where a
+// Copies each recipe in examples/ into docs/recipes.md, where a
 // `<!-- recipe: examples/NAME -->` line is followed by a code block: the
-// README shows the very code the tests run. `--check` only reports drift
+// page shows the very code the tests run. `--check` only reports drift
 // (test/recipes.test.ts does the same on every `npm test`).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const readmePath = join(root, 'README.md');
+const readmePath = join(root, 'docs', 'recipes.md');
 
 /** The lines between `// #region recipe` and `// #endregion recipe`. */
 export function recipeRegion(text) {
@@ -18,7 +18,7 @@ export function recipeRegion(text) {
 
 const BLOCK = /(<!-- recipe: (\S+) -->\n```js\n)([\s\S]*?)^```$/gm;
 
-/** The README with every recipe block replaced by its file's region. */
+/** The page with every recipe block replaced by its file's region. */
 export function render(readme, read = (file) => readFileSync(join(root, file), 'utf8')) {
   return readme.replace(BLOCK, (_all, head, file) => `${head}${recipeRegion(read(file))}\n\`\`\``);
 }
@@ -28,11 +28,11 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const next = render(readme);
   if (process.argv.includes('--check')) {
     if (next !== readme) {
-      console.error('README recipes differ from examples/: run npm run readme:recipes');
+      console.error('docs/recipes.md differs from examples/: run npm run readme:recipes');
       process.exit(1);
     }
   } else if (next !== readme) {
     writeFileSync(readmePath, next);
-    console.log('README recipes updated from examples/');
+    console.log('docs/recipes.md updated from examples/');
   }
 }

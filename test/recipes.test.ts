@@ -1,5 +1,5 @@
-// The README's recipes are the files the driver tests run: every example is
-// in the README exactly, all of each file's code is in what the README
+// The recipes page (docs/recipes.md) shows the files the driver tests run:
+// every example exactly, all of each file's code is in what the page
 // shows, and each shown snippet loads on its own.
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -9,11 +9,11 @@ import { describe, expect, it } from 'vitest';
 import { recipeRegion, render } from '../scripts/readme-recipes.mjs';
 
 const root = path.join(__dirname, '..');
-const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+const readme = readFileSync(path.join(root, 'docs', 'recipes.md'), 'utf8');
 const examples = readdirSync(path.join(root, 'examples')).filter((f) => f.endsWith('.mjs'));
 const source = (file: string) => readFileSync(path.join(root, 'examples', file), 'utf8');
 
-describe('README recipes', () => {
+describe('docs/recipes.md', () => {
   it('show every example file, each exactly as the file has it', () => {
     const shown = [...readme.matchAll(/<!-- recipe: examples\/(\S+) -->/g)].map((m) => m[1]);
     expect(shown.sort()).toEqual([...examples].sort());
@@ -22,7 +22,7 @@ describe('README recipes', () => {
   });
 
   it.each(examples)('%s: outside the shown region there are only comments', (file) => {
-    // So the tests, which run the whole file, run nothing the README leaves out.
+    // So the tests, which run the whole file, run nothing the page leaves out.
     const outside = source(file).replace(recipeRegion(source(file)) as string, '');
     for (const line of outside.split('\n')) expect(line.trim() === '' || line.trim().startsWith('//'), line).toBe(true);
   });
