@@ -1,7 +1,6 @@
 // The system's own keepalive defaults, and the time a silent peer takes to be
 // declared dead under a given set of values.
 import { readFileSync } from 'node:fs';
-import { invalidArgType } from './errors.js';
 import { fromObject, LEAVE } from './options.js';
 
 export interface SystemDefaults {
@@ -53,13 +52,12 @@ export interface DetectionSettings {
  * a silent peer is dropped, as Linux's keepalive timer does it:
  * idle + interval * count; with a userTimeout, the first probe time
  * idle + k * interval (k >= 1) at or past userTimeout, count being ignored.
- * Fields left out take this namespace's system defaults.
+ * Fields left out take this namespace's system defaults. With
+ * `enabled: false` no probe is ever sent: Infinity.
  */
 export function detectionTime(settings: DetectionSettings = {}): number {
-  if (typeof settings !== 'object' || settings === null) {
-    throw invalidArgType('settings', 'an object with idle, interval, count or userTimeout', settings);
-  }
-  const parsed = fromObject(settings);
+  const parsed = fromObject(settings, 'settings');
+  if (!parsed.enabled) return Infinity;
   let { idle, interval, count } = parsed;
   const userTimeout = parsed.userTimeout;
   if (idle === LEAVE || interval === LEAVE || count === LEAVE) {

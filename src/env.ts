@@ -2,7 +2,6 @@
 // (tcp-keepalive/register), parsed and checked without side effects so a
 // bad value can stop the process before anything runs unprotected.
 import { codedError } from './errors.js';
-import type { ConnectionInfo } from './defaults-process.js';
 import type { KeepaliveOptions } from './options.js';
 import { platform, type Field } from './platform.js';
 
@@ -108,21 +107,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig |
   return { options, ports: portSet, direction };
 }
 
-/** The setDefaultKeepalive filter for a configuration; undefined when it takes every connection. */
-export function filterFor(config: EnvConfig): ((info: ConnectionInfo) => boolean) | undefined {
-  const { ports: portSet, direction } = config;
-  if (portSet === null && direction === 'both') return undefined;
-  return (info) => {
-    if (direction !== 'both' && info.direction !== direction) return false;
-    if (portSet === null) return true;
-    const port = info.direction === 'client' ? info.remotePort : info.localPort;
-    return port !== undefined && portSet.has(port);
-  };
-}
-
 /** One line for NODE_DEBUG=tcp-keepalive. */
 export function describeConfig(config: EnvConfig): string {
   const fields = Object.entries(config.options).map(([k, v]) => `${k}=${String(v)}`);
   const where = config.ports === null ? 'all ports' : `ports ${[...config.ports].join(',')}`;
-  return `keepalive on (${fields.join(' ') || 'system defaults'}) for ${config.direction === 'both' ? 'client and accepted' : config.direction === 'client' ? 'client' : 'accepted'} connections, ${where}`;
+  return `preload: keepalive on (${fields.join(' ') || 'system defaults'}) for ${config.direction === 'both' ? 'client and accepted' : config.direction === 'client' ? 'client' : 'accepted'} connections, ${where}`;
 }

@@ -1,10 +1,17 @@
 export { setKeepalive, getKeepalive, type Target } from './keepalive.js';
-export type { KeepaliveOptions } from './options.js';
+export { keepaliveFor, type KeepaliveOptions, type KeepaliveSet } from './options.js';
 export type { KeepaliveSettings } from './socket.js';
 export { systemDefaults, detectionTime, type SystemDefaults, type DetectionSettings } from './defaults.js';
-export { setDefaultKeepalive, type ConnectionInfo, type DefaultKeepaliveConfig } from './defaults-process.js';
+export { setDefaultKeepalive, type ConnectionInfo, type DefaultKeepaliveConfig, type Direction } from './defaults-process.js';
 export { capabilities, type Capabilities, type FieldCapability, type Range, type Readback } from './capabilities.js';
 export type { PartialKeepaliveSettings, ReadOptions } from './reading.js';
 export { fromLibpq, type LibpqParams } from './libpq.js';
-export { CONNECTION_LOST_CHANNEL, type ConnectionLost, type ConnectionLostMessage, type LossCause } from './cause.js';
+export {
+  CONNECTION_LOST_CHANNEL,
+  lossReport,
+  onConnectionLost,
+  type ConnectionLost,
+  type ConnectionLostMessage,
+  type LossCause,
+} from './cause.js';
 export { getKeepaliveState, type KeepaliveState, type TcpState } from './state.js';

@@ -1,15 +1,22 @@
 // The public entry points: dispatch on the target, after validating input.
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import { invalidArgType } from './errors.js';
 import { parse, type KeepaliveOptions } from './options.js';
 import { platform, type Platform } from './platform.js';
 import { complete, fromKernel, partialRequested, type PartialKeepaliveSettings, type ReadOptions } from './reading.js';
 import { getServer, setServer } from './server.js';
 import { getSocket, setSocket, type KeepaliveSettings } from './socket.js';
+import { checkGiven } from './warnings.js';
 import { readWithoutFd, recordServer } from './windows.js';
-import { checkSettings } from './warnings.js';
 
-export type Target = net.Socket | net.Server;
+/**
+ * A net.Socket or tls.TLSSocket, or a server. Typed as wide as drivers' own
+ * types name their sockets (@types/pg calls a client's socket a
+ * stream.Duplex), so recipes compile without casts; anything but a TCP
+ * socket or server is refused at run time with ERR_INVALID_ARG_TYPE.
+ */
+export type Target = net.Socket | net.Server | Duplex;
 
 let lastPlatform: Platform | undefined;
 let lastReadsEverything = false;
@@ -37,12 +44,12 @@ export function setKeepalive(target: Target, options: KeepaliveOptions | boolean
   const isSocket = target instanceof net.Socket;
   if (!isSocket && !(target instanceof net.Server)) throw invalidArgType('target', EXPECTED, target);
   const values = parse(arguments.length, options, interval, count, userTimeout);
+  checkGiven(values);
   if (isSocket) setSocket(target, values);
   else {
-    if (!platform().descriptors) recordServer(target, values);
-    setServer(target, values);
+    if (!platform().descriptors) recordServer(target as net.Server, values);
+    setServer(target as net.Server, values);
   }
-  checkSettings(target, values);
 }
 
 /**
@@ -60,11 +67,11 @@ export function getKeepalive(target: Target, options?: ReadOptions): KeepaliveSe
   // Where the kernel answers for every field (Linux), its reading is already
   // complete: skip the conversions below on this hot path.
   if (options === undefined && readsEverything(platform())) {
-    return isSocket ? getSocket(target) : getServer(target as net.Server);
+    return isSocket ? getSocket(target as net.Socket) : getServer(target as net.Server);
   }
   const partial = partialRequested(options);
   const reading = !platform().descriptors
-    ? readWithoutFd(target, isSocket)
-    : fromKernel(isSocket ? getSocket(target) : getServer(target as net.Server));
+    ? readWithoutFd(target as net.Socket | net.Server, isSocket)
+    : fromKernel(isSocket ? getSocket(target as net.Socket) : getServer(target as net.Server));
   return partial ? reading : complete(reading);
 }

@@ -1,5 +1,5 @@
-// Loads the addon and gives it a type, so nothing above sees `any`.
-import nodeGypBuild = require('node-gyp-build');
+// Loads the addon, on first use, and gives it a type, so nothing above
+// sees `any`. Loading the package costs no dlopen until a call needs one.
 import path = require('node:path');
 
 /** The raw binding in native/binding.cc. Arguments are trusted: validate first. */
@@ -40,7 +40,37 @@ export const InfoField = {
   Rttvar: 11,
 } as const;
 
-// src/ and dist/ both sit one level below the package root. node-gyp-build
-// throws with the list of places it looked when no binary fits; that message
-// is the useful one, so it is not caught here.
-export const binding: Binding = nodeGypBuild(path.join(__dirname, '..')) as Binding;
+// src/ and dist/ both sit one level below the package root.
+const root = path.join(__dirname, '..');
+
+// Where this package's binaries are, in node-gyp-build's order of
+// preference: a local build, then the prebuild for this platform. Trying
+// them directly spares every process node-gyp-build's start-up; any other
+// case (a musl or libc-tagged prebuild, a Debug build) goes through it.
+function candidates(): string[] {
+  const prebuild = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'tcp-keepalive.node');
+  return process.env.PREBUILDS_ONLY ? [prebuild] : [path.join(root, 'build', 'Release', 'tcp_keepalive.node'), prebuild];
+}
+
+function load(): Binding {
+  const module = { exports: {} as Binding };
+  for (const file of candidates()) {
+    try {
+      process.dlopen(module, file);
+      return module.exports;
+    } catch {
+      // Not there, or not for this system: node-gyp-build looks further.
+    }
+  }
+  // node-gyp-build throws with the list of places it looked when no binary
+  // fits; that message is the useful one, so it is not caught here.
+  const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
+  return nodeGypBuild(root) as Binding;
+}
+
+let loaded: Binding | undefined;
+
+/** The raw binding, loaded on the first call. */
+export function native(): Binding {
+  return (loaded ??= load());
+}

@@ -19,7 +19,11 @@ export interface KeepaliveOptions {
   interval?: number;
   /** Unanswered probes before the connection is dropped (TCP_KEEPCNT). */
   count?: number;
-  /** Milliseconds sent data may stay unacknowledged (TCP_USER_TIMEOUT); 0 is the system default. */
+  /**
+   * Milliseconds sent data may stay unacknowledged (TCP_USER_TIMEOUT); 0 is
+   * the system default. Keepalive does not probe while data is in flight,
+   * so a connection that sends needs this to find a dead peer.
+   */
   userTimeout?: number;
   /** SO_KEEPALIVE; true unless given. `false` sets the other fields but leaves probing off. */
   enabled?: boolean;
@@ -63,29 +67,54 @@ function check(name: Field, value: unknown, range: Range | undefined): number {
   throw outOfRange(name, expected(name, range), value);
 }
 
-// Comparisons with constant strings are pointer checks once V8 has
-// internalized them; a Set lookup hashes on every call of a hot path.
-function known(key: string): boolean {
-  return key === 'idle' || key === 'interval' || key === 'count' || key === 'userTimeout' || key === 'enabled';
+/**
+ * Options are plain objects only: an object literal, Object.create(null), or
+ * what getKeepalive returns. A Map, a Date, a boxed `false` or a class
+ * instance is a mistake, not a set of options, and must not turn keepalive on.
+ */
+export function isPlainObject(value: unknown): value is Record<PropertyKey, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
 }
 
-export function fromObject(options: KeepaliveOptions): Values {
-  for (const key in options) {
-    if (!known(key)) {
-      throw invalidArgValue(`options.${key}`, 'Unknown option (expected idle, interval, count, userTimeout or enabled)', (options as Record<string, unknown>)[key]);
+const OPTION_NAMES = 'idle, interval, count, userTimeout or enabled';
+
+/**
+ * Reads an options object's own properties only (an `enabled` or `idle` on
+ * Object.prototype is not the caller's), each exactly once, so a getter
+ * cannot pass validation and then change.
+ */
+export function fromObject(options: object, name = 'options'): Values {
+  if (!isPlainObject(options)) throw invalidArgType(name, `a plain object with ${OPTION_NAMES}`, options);
+  let enabled: unknown;
+  let idle: unknown;
+  let interval: unknown;
+  let count: unknown;
+  let userTimeout: unknown;
+  // Comparisons with constant strings are pointer checks once V8 has
+  // internalized them; a Set lookup hashes on every call of a hot path.
+  for (const key of Reflect.ownKeys(options)) {
+    if (key === 'idle') idle = options.idle;
+    else if (key === 'interval') interval = options.interval;
+    else if (key === 'count') count = options.count;
+    else if (key === 'userTimeout') userTimeout = options.userTimeout;
+    else if (key === 'enabled') enabled = options.enabled;
+    else {
+      const shown = typeof key === 'symbol' ? `[${key.toString()}]` : `.${key}`;
+      throw invalidArgValue(`${name}${shown}`, `Unknown option (expected ${OPTION_NAMES})`, options[key]);
     }
   }
-  const enabled = options.enabled;
   if (enabled !== undefined && typeof enabled !== 'boolean') {
     throw invalidArgType('enabled', 'a boolean', enabled);
   }
   const ranges = platform().ranges;
   return {
     enabled: enabled === false ? 0 : 1,
-    idle: check('idle', options.idle, ranges.idle),
-    interval: check('interval', options.interval, ranges.interval),
-    count: check('count', options.count, ranges.count),
-    userTimeout: check('userTimeout', options.userTimeout, ranges.userTimeout),
+    idle: check('idle', idle, ranges.idle),
+    interval: check('interval', interval, ranges.interval),
+    count: check('count', count, ranges.count),
+    userTimeout: check('userTimeout', userTimeout, ranges.userTimeout),
   };
 }
 
@@ -95,9 +124,13 @@ export const ON: Readonly<Values> = Object.freeze({ enabled: 1, idle: LEAVE, int
 /**
  * The forms setKeepalive accepts after its target:
  * (options), (false), (true), (idle, interval?, count?, userTimeout?).
+ * argc counts the target too.
  */
 export function parse(argc: number, first: unknown, interval: unknown, count: unknown, userTimeout: unknown): Values {
   if (typeof first === 'number') {
+    if (argc > 5) {
+      throw invalidArgType('arguments', `at most four values after the target (idle, interval, count, userTimeout), not ${argc - 1}`, undefined);
+    }
     const ranges = platform().ranges;
     return {
       enabled: 1,
@@ -112,10 +145,8 @@ export function parse(argc: number, first: unknown, interval: unknown, count: un
   }
   if (first === false) return OFF;
   if (first === true) return ON;
-  if (typeof first === 'object' && first !== null && !Array.isArray(first)) {
-    return fromObject(first as KeepaliveOptions);
-  }
-  throw invalidArgType('options', 'an object, a number of seconds or false', first);
+  if (isPlainObject(first)) return fromObject(first);
+  throw invalidArgType('options', `a plain object with ${OPTION_NAMES}, a number of seconds, or false`, first);
 }
 
 /** Overlays b's fields on a's, for settings that arrive while a socket connects. */
@@ -127,4 +158,57 @@ export function merge(a: Values, b: Values): Values {
     count: b.count === LEAVE ? a.count : b.count,
     userTimeout: b.userTimeout === LEAVE ? a.userTimeout : b.userTimeout,
   };
+}
+
+/** A complete, coherent set of options, as keepaliveFor returns it. */
+export interface KeepaliveSet {
+  idle: number;
+  interval?: number;
+  count?: number;
+  /** Left out where the system has no TCP_USER_TIMEOUT (macOS, FreeBSD, Windows). */
+  userTimeout?: number;
+}
+
+/** The longest idle keepaliveFor chooses: half the smallest common middlebox idle timeout (Azure Load Balancer, 240 s). */
+export const MAX_CHOSEN_IDLE = 120;
+const MAX_COUNT = 127;
+/** The shortest and longest time keepaliveFor can meet. */
+export const KEEPALIVE_FOR_RANGE: Range = Object.freeze({ min: 2, max: MAX_CHOSEN_IDLE + MAX_COUNT * MAX_CHOSEN_IDLE });
+
+// Where only the idle time can be set (Windows with a Node that cannot pass
+// interval and count), probes follow the system's 1 s interval, 10 times.
+const FIXED_PROBES = { interval: 1, count: 10 } as const;
+
+/**
+ * Settings under which a dead peer is found within `seconds`, whether the
+ * connection is idle (keepalive probes: idle + interval * count = seconds)
+ * or busy with data in flight (TCP_USER_TIMEOUT = seconds). Three probes
+ * where the time allows; idle and interval stay at most 120 s, so a NAT or
+ * load balancer on the path never sees the flow silent long enough to
+ * forget it. Fields the platform cannot set are left out.
+ */
+export function keepaliveFor(seconds: number): KeepaliveSet {
+  const range = KEEPALIVE_FOR_RANGE;
+  const wanted = `an integer between ${range.min} and ${range.max} (seconds)`;
+  if (typeof seconds !== 'number') throw invalidArgType('seconds', wanted, seconds);
+  if (!Number.isInteger(seconds) || seconds < range.min || seconds > range.max) throw outOfRange('seconds', wanted, seconds);
+  const ranges = platform().ranges;
+  if (ranges.interval === undefined || ranges.count === undefined) {
+    const probing = FIXED_PROBES.interval * FIXED_PROBES.count;
+    return { idle: Math.min(MAX_CHOSEN_IDLE, Math.max(1, seconds - probing)) };
+  }
+  let count = 3;
+  let interval = Math.max(1, Math.floor(seconds / 9));
+  if (seconds - interval * count < 1) {
+    // Under 4 s: one-second probes, as many as fit after a one-second idle.
+    count = seconds - 1;
+    interval = 1;
+  } else if (seconds - interval * count > MAX_CHOSEN_IDLE) {
+    const rest = seconds - MAX_CHOSEN_IDLE;
+    count = Math.max(3, Math.ceil(rest / MAX_CHOSEN_IDLE));
+    interval = Math.floor(rest / count);
+  }
+  const set: KeepaliveSet = { idle: seconds - interval * count, interval, count };
+  if (ranges.userTimeout !== undefined) set.userTimeout = seconds * 1000;
+  return set;
 }

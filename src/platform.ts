@@ -12,7 +12,7 @@
 // every system 0 means "the system default" rather than "no wait", so the
 // ranges start at 1.
 import net from 'node:net';
-import { binding, Capability } from './native.js';
+import { native, Capability } from './native.js';
 
 export interface Range {
   readonly min: number;
@@ -168,16 +168,17 @@ export function nodeSetsIntervalAndCount(versions: NodeJS.ProcessVersions = proc
 
 function detect(): Platform {
   return describePlatform(process.platform, {
-    capabilities: binding.capabilities,
+    capabilities: native().capabilities,
     nodeSetsIntervalAndCount: nodeSetsIntervalAndCount(),
     node: process.version,
   });
 }
 
-let current: Platform = detect();
+let current: Platform | undefined;
 
+/** This system's description, made on first use (it loads the binary). */
 export function platform(): Platform {
-  return current;
+  return (current ??= detect());
 }
 
 /**
@@ -187,8 +188,8 @@ export function platform(): Platform {
  * restores the previous one.
  */
 export function overridePlatform(changes: Partial<Platform>): () => void {
-  const previous = current;
-  current = { ...current, ...changes };
+  const previous = platform();
+  current = { ...previous, ...changes };
   return () => {
     current = previous;
   };

@@ -2,7 +2,7 @@
 // fresh on each call, so a caller can watch a dead peer being found.
 import net from 'node:net';
 import { codedError, invalidArgType } from './errors.js';
-import { binding, Capability, InfoField } from './native.js';
+import { native, Capability, InfoField } from './native.js';
 import { connectedFd } from './socket.js';
 
 import { tcpStateName, type TcpState } from './tcp-states.js';
@@ -41,7 +41,7 @@ export interface KeepaliveState {
   rttVarMs: number;
 }
 
-const info = new Float64Array(binding.infoFields);
+let info: Float64Array | undefined;
 
 /**
  * Reads TCP_INFO for a connected socket. A server has no peer to probe and
@@ -51,10 +51,11 @@ export function getKeepaliveState(socket: net.Socket): KeepaliveState {
   if (!(socket instanceof net.Socket)) {
     throw invalidArgType('socket', 'a connected net.Socket or tls.TLSSocket (a server has no peer to probe; read its accepted sockets)', socket);
   }
-  if (!(binding.capabilities & Capability.TcpInfo)) {
+  if (!(native().capabilities & Capability.TcpInfo)) {
     throw codedError('ERR_KEEPALIVE_UNSUPPORTED', `This platform (${process.platform}) cannot read TCP_INFO`);
   }
-  binding.tcpInfo(connectedFd(socket), info);
+  info ??= new Float64Array(native().infoFields);
+  native().tcpInfo(connectedFd(socket), info);
   const state = info[InfoField.State]!;
   return {
     state: tcpStateName(state),

@@ -2,7 +2,7 @@
 // when there is none or it is not TCP.
 import type net from 'node:net';
 import { codedError } from './errors.js';
-import { binding, Kind } from './native.js';
+import { native, Kind } from './native.js';
 
 /** The parts of Node's internal stream handles this package relies on. */
 export interface Handle {
@@ -22,8 +22,7 @@ export function tcpHandle(handle: Handle): Handle {
   return handle._parent ?? handle;
 }
 
-// The descriptor a handle was last checked to be TCP for, so the check
-// costs one system call per socket rather than one per setKeepalive.
+// The descriptor a handle was last found to be TCP for.
 const kCheckedFd = Symbol('tcp-keepalive.checkedFd');
 
 function label(target: net.Socket | net.Server, what: string): string {
@@ -35,25 +34,57 @@ export function isPipe(handle: Handle): boolean {
   return tcpHandle(handle).constructor.name === 'Pipe';
 }
 
-export function notTcp(target: net.Socket | net.Server, unix: boolean): Error {
-  const what = unix ? 'a Unix domain socket or pipe' : 'not a TCP socket';
-  return codedError('ERR_SOCKET_NOT_TCP', `Keepalive needs a TCP socket, but ${label(target, 'this one')} is ${what}`);
+export function notTcp(target: net.Socket | net.Server, what: 'unix' | 'tty' | 'other'): Error {
+  const kind = what === 'unix' ? 'a Unix domain socket or pipe' : what === 'tty' ? 'a terminal' : 'not a TCP socket';
+  return codedError('ERR_SOCKET_NOT_TCP', `Keepalive needs a TCP socket, but ${label(target, 'this one')} is ${kind}`);
+}
+
+/**
+ * What Node's own handle class says the stream is, where it says it:
+ * 'tcp', 'unix' or 'tty'; null for a class it does not name (another
+ * runtime's handles), which the kernel is then asked about.
+ */
+function handleKind(handle: Handle): 'tcp' | 'unix' | 'tty' | null {
+  switch (tcpHandle(handle).constructor?.name) {
+    case 'TCP':
+      return 'tcp';
+    case 'Pipe':
+      return 'unix';
+    case 'TTY':
+      return 'tty';
+    default:
+      return null;
+  }
+}
+
+function kernelKind(target: net.Socket | net.Server, fd: number): void {
+  let kind: number;
+  try {
+    kind = native().kind(fd);
+  } catch (error) {
+    // A pipe, a file or a terminal is not a socket at all.
+    if ((error as { code?: string }).code === 'ENOTSOCK') throw notTcp(target, 'other');
+    throw error;
+  }
+  if (kind !== Kind.Tcp) throw notTcp(target, kind === Kind.Unix ? 'unix' : 'other');
 }
 
 /**
  * The descriptor of a TCP handle, or a coded error: ERR_SOCKET_NO_FD when the
  * stream has none (a JS stream under TLS, Windows), ERR_SOCKET_NOT_TCP when
- * it is a Unix domain socket or a pipe.
+ * it is a Unix domain socket, a pipe or a terminal. Node's handle class
+ * answers without a system call; only a handle of another kind is checked
+ * with the kernel, once per descriptor.
  */
 export function tcpFd(target: net.Socket | net.Server, handle: Handle): number {
   const fd = handle.fd;
+  if (handle[kCheckedFd] === fd) return fd as number;
+  const kind = handleKind(handle);
+  if (kind === 'unix' || kind === 'tty') throw notTcp(target, kind);
   if (typeof fd !== 'number' || fd < 0) {
     throw codedError('ERR_SOCKET_NO_FD', `${label(target, 'This stream')} has no file descriptor to set keepalive on`);
   }
-  if (handle[kCheckedFd] !== fd) {
-    const kind = binding.kind(fd);
-    if (kind !== Kind.Tcp) throw notTcp(target, kind === Kind.Unix);
-    handle[kCheckedFd] = fd;
-  }
+  if (kind === null) kernelKind(target, fd);
+  handle[kCheckedFd] = fd;
   return fd;
 }

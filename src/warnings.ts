@@ -1,14 +1,20 @@
-// Settings the kernel accepts but that do not do what they seem to. On Linux
-// a non-zero TCP_USER_TIMEOUT takes over from TCP_KEEPCNT: once userTimeout
-// ms have passed and one probe is unanswered, the connection is dropped, so
-// a userTimeout shorter than idle + interval * count quietly sends fewer
-// probes than `count`. Users hear of it once per distinct setting, through
-// process warnings (which they can route or silence), never console output.
-import net from 'node:net';
+// Settings the kernel accepts but that do not do what they seem to, told
+// once per distinct setting through process warnings (which users can route
+// or silence), never console output:
+// - On Linux a non-zero TCP_USER_TIMEOUT takes over from TCP_KEEPCNT: once
+//   userTimeout ms have passed and one probe is unanswered, the connection
+//   is dropped, so a userTimeout shorter than idle + interval * count
+//   quietly sends fewer probes than `count`.
+// - Node, pg, ioredis and undici count in milliseconds; idle and interval
+//   are seconds. 5000 "ms" as idle is 83 minutes.
+// And under NODE_DEBUG=tcp-keepalive, settings without a userTimeout, which
+// leave a connection with data in flight to a dead peer unprotected.
+import type net from 'node:net';
+import { debug, debugging } from './debug.js';
 import { detectionSeconds, systemDefaults } from './defaults.js';
 import { LEAVE, type Values } from './options.js';
 import { readFd } from './socket.js';
-import { handleOf, tcpFd } from './target.js';
+import { tcpFd, tcpHandle, type Handle } from './target.js';
 
 export const WARNING_TYPE = 'TcpKeepaliveWarning';
 
@@ -16,6 +22,8 @@ export const WARNING_TYPE = 'TcpKeepaliveWarning';
 export const SINGLE_PROBE = 'TCP_KEEPALIVE_SINGLE_PROBE';
 /** userTimeout < idle + interval * count: fewer than `count` probes. */
 export const COUNT_CUT_SHORT = 'TCP_KEEPALIVE_COUNT_CUT_SHORT';
+/** idle or interval in milliseconds, or userTimeout in seconds. */
+export const UNITS = 'TCP_KEEPALIVE_UNITS';
 
 export interface Settings {
   idle: number;
@@ -24,13 +32,13 @@ export interface Settings {
   userTimeout: number;
 }
 
-export interface SelfDefeating {
-  code: typeof SINGLE_PROBE | typeof COUNT_CUT_SHORT;
+export interface Finding {
+  code: string;
   message: string;
 }
 
 /** What is wrong with a complete set of values, or null when count is honoured. */
-export function selfDefeating(s: Settings): SelfDefeating | null {
+export function selfDefeating(s: Settings): Finding | null {
   if (s.userTimeout <= 0) return null;
   const full = s.idle + s.interval * s.count;
   // Every probe goes out before the user timeout can end the connection.
@@ -38,7 +46,7 @@ export function selfDefeating(s: Settings): SelfDefeating | null {
   const cut = detectionSeconds(s.idle, s.interval, s.count, s.userTimeout);
   if (cut >= full) return null;
   const probes = (cut - s.idle) / s.interval;
-  const advice = `Set userTimeout to at least ${full * 1000} ms (or 0) for all ${s.count} probes; it also bounds unacknowledged data.`;
+  const advice = `Set userTimeout to at least ${full * 1000} ms for all ${s.count} probes; it also bounds unacknowledged data.`;
   if (s.userTimeout < s.idle * 1000) {
     return {
       code: SINGLE_PROBE,
@@ -55,100 +63,144 @@ export function selfDefeating(s: Settings): SelfDefeating | null {
   };
 }
 
+function looksLikeMilliseconds(seconds: number): boolean {
+  return seconds >= 1000 && seconds % 1000 === 0;
+}
+
+function minutes(seconds: number): string {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.round((seconds % 3600) / 60);
+  return h ? `${h} h ${m} min` : `${m} min`;
+}
+
+/**
+ * Values that look like a unit mix-up: idle or interval of 1000 s or more
+ * in whole thousands (milliseconds meant), or a userTimeout under a second
+ * next to an idle time (seconds meant). Fields not given are LEAVE (-1).
+ */
+export function unitMistakes(v: { idle: number; interval: number; userTimeout: number }): Finding[] {
+  const found: Finding[] = [];
+  for (const name of ['idle', 'interval'] as const) {
+    const value = v[name];
+    if (value !== LEAVE && looksLikeMilliseconds(value)) {
+      found.push({
+        code: UNITS,
+        message: `${name} is ${value} s (${minutes(value)}): ${name} is in seconds, not milliseconds. For ${value / 1000} s, give ${name}: ${value / 1000}.`,
+      });
+    }
+  }
+  if (v.userTimeout > 0 && v.userTimeout < 1000 && v.idle !== LEAVE) {
+    found.push({
+      code: UNITS,
+      message: `userTimeout is ${v.userTimeout} ms next to idle ${v.idle} s: userTimeout is in milliseconds, not seconds. For ${v.userTimeout} s, give userTimeout: ${v.userTimeout * 1000}.`,
+    });
+  }
+  return found;
+}
+
+/** The note for settings that leave busy connections unprotected. */
+export const NO_USER_TIMEOUT =
+  'no userTimeout: keepalive does not probe while sent data is unacknowledged, so a connection with a request or query in flight to a peer that vanished is not covered (only net.ipv4.tcp_retries2, about 15 min, ends it); give userTimeout, e.g. from keepaliveFor()';
+
+/** A process warning of this package's type. */
+export function warn(message: string, code: string): void {
+  process.emitWarning(message, { type: WARNING_TYPE, code });
+}
+
 const warned = new Set<string>();
 
-function warn(s: Settings): void {
-  const found = selfDefeating(s);
-  if (!found) return;
-  const key = `${found.code} ${s.idle} ${s.interval} ${s.count} ${s.userTimeout}`;
-  if (warned.has(key)) return;
-  warned.add(key);
-  process.emitWarning(found.message, { type: WARNING_TYPE, code: found.code });
+function once(found: Finding, key: string): void {
+  const id = `${found.code} ${key}`;
+  if (warned.has(id)) return;
+  warned.add(id);
+  warn(found.message, found.code);
 }
 
-type Target = net.Socket | net.Server;
+/** One line per distinct set of values, for warnings and debug output. */
+export function describeValues(v: Values): string {
+  if (!v.enabled) return 'keepalive off';
+  const parts = (['idle', 'interval', 'count', 'userTimeout'] as const).filter((f) => v[f] !== LEAVE).map((f) => `${f}=${v[f]}`);
+  return `keepalive on (${parts.join(' ') || 'system values'})`;
+}
 
-// Whether the package last set a non-zero userTimeout on the target: only
-// then can a later change of idle, interval or count defeat itself, and
-// only then is the kernel read back.
+const noted = new Set<string>();
+
+function noteNoUserTimeout(values: Values): void {
+  if (!debugging()) return;
+  const key = describeValues(values);
+  if (noted.has(key)) return;
+  noted.add(key);
+  debug(`${key}: ${NO_USER_TIMEOUT}`);
+}
+
+// Whether the package last set a non-zero userTimeout on the connection:
+// only then can a later change of idle, interval or count defeat itself,
+// and only then is the kernel read back.
 const kUserTimeout = Symbol('tcp-keepalive.userTimeout');
-const kDeferred = Symbol('tcp-keepalive.warnDeferred');
 
-type Marked = Target & { [kUserTimeout]?: boolean; [kDeferred]?: boolean };
+type Marked = Handle & { [kUserTimeout]?: boolean };
 
-function isServer(target: Target): target is net.Server {
-  return target instanceof net.Server;
+function complete(v: Values): boolean {
+  return v.idle !== LEAVE && v.interval !== LEAVE && v.count !== LEAVE && v.userTimeout !== LEAVE;
 }
 
-/** The values in force, from the kernel; undefined while there is no descriptor to read. */
-function inForce(target: Target): Settings | undefined {
-  const handle = handleOf(target);
-  const fd = handle?.fd;
-  if (!handle || typeof fd !== 'number' || fd < 0) return undefined;
-  if (!isServer(target) && (target.connecting || target.destroyed)) return undefined;
-  const v = readFd(tcpFd(target, handle));
-  return v.enabled ? v : { ...v, userTimeout: 0 };
+/**
+ * Judges values as setKeepalive receives them, before any socket has them
+ * (a server not listening yet, a socket still connecting): what can be told
+ * from the values alone is told at once.
+ */
+export function checkGiven(values: Values): void {
+  if (!values.enabled) return;
+  const key = `${values.idle} ${values.interval} ${values.count} ${values.userTimeout}`;
+  for (const found of unitMistakes(values)) once(found, key);
+  if (!complete(values)) return;
+  const found = selfDefeating(values);
+  if (found) once(found, key);
 }
 
-function checkLater(this: Marked): void {
-  this[kDeferred] = false;
-  try {
-    const settings = inForce(this);
-    if (settings) warn(settings);
-  } catch {
-    // The socket is gone or refused the settings; that error has its own path.
+/** Called after values were written to a socket or listener. Never throws. */
+export function checkApplied(target: net.Socket | net.Server, handle: Handle, values: Values): void {
+  if (!values.enabled) return;
+  const key = `${values.idle} ${values.interval} ${values.count} ${values.userTimeout}`;
+  for (const found of unitMistakes(values)) once(found, key);
+  const tcp = tcpHandle(handle) as Marked;
+  if (values.userTimeout !== LEAVE) tcp[kUserTimeout] = values.userTimeout > 0;
+  if (!tcp[kUserTimeout]) {
+    noteNoUserTimeout(values);
+    return;
   }
-}
-
-/** Called after setKeepalive applied (or queued) values on a target. */
-export function checkSettings(target: Target, values: Values): void {
-  const marked = target as Marked;
-  if (values.userTimeout !== LEAVE) marked[kUserTimeout] = values.userTimeout > 0;
-  if (!values.enabled || !marked[kUserTimeout]) return;
-  // Only turning keepalive on changes none of the numbers to judge.
-  if (values.idle === LEAVE && values.interval === LEAVE && values.count === LEAVE && values.userTimeout === LEAVE) return;
   try {
     // All four given: judge them as given, without reading the kernel.
-    if (values.idle !== LEAVE && values.interval !== LEAVE && values.count !== LEAVE && values.userTimeout !== LEAVE) {
-      warn(values);
-      return;
-    }
-    const settings = inForce(target);
-    if (settings) {
-      warn(settings);
-      return;
-    }
-    const waiting = isServer(target) ? !target.listening : target.connecting || !handleOf(target);
-    if (waiting) {
-      // Read what the kernel holds once the queued settings are applied.
-      if (!marked[kDeferred]) {
-        marked[kDeferred] = true;
-        target.once(isServer(target) ? 'listening' : 'connect', checkLater);
-      }
-      return;
-    }
-    // A listener with no descriptor of its own (a cluster worker): judge the
-    // values given, the rest as a new socket would have them.
-    checkNewSocketValues(values);
+    const settings = complete(values) ? values : readFd(tcpFd(target, handle));
+    const found = selfDefeating(settings);
+    if (found) once(found, `${settings.idle} ${settings.interval} ${settings.count} ${settings.userTimeout}`);
   } catch {
     // A warning must never turn a successful setKeepalive into a failure.
   }
 }
 
 /**
- * Judges values that new sockets will get (setDefaultKeepalive), fields
- * left out taking this namespace's system defaults.
+ * Judges values that new sockets will get (setDefaultKeepalive, the
+ * preload), fields left out taking this namespace's system defaults.
  */
 export function checkNewSocketValues(values: Values): void {
-  if (!values.enabled || values.userTimeout <= 0) return;
+  if (!values.enabled) return;
+  const key = `${values.idle} ${values.interval} ${values.count} ${values.userTimeout}`;
+  for (const found of unitMistakes(values)) once(found, key);
+  if (values.userTimeout <= 0) {
+    noteNoUserTimeout(values);
+    return;
+  }
   try {
     const d = systemDefaults();
-    warn({
+    const settings = {
       idle: values.idle === LEAVE ? d.idle : values.idle,
       interval: values.interval === LEAVE ? d.interval : values.interval,
       count: values.count === LEAVE ? d.count : values.count,
       userTimeout: values.userTimeout,
-    });
+    };
+    const found = selfDefeating(settings);
+    if (found) once(found, `${settings.idle} ${settings.interval} ${settings.count} ${settings.userTimeout}`);
   } catch {
     // No defaults to read on this system: nothing to judge against.
   }

@@ -11,6 +11,7 @@ import { codedError } from './errors.js';
 import { LEAVE, merge, type Values } from './options.js';
 import { platform } from './platform.js';
 import type { PartialKeepaliveSettings } from './reading.js';
+import { originals } from './hooks.js';
 import { handleOf, isPipe, notTcp, tcpHandle, type Handle } from './target.js';
 
 /**
@@ -48,14 +49,27 @@ function systemError(err: number): Error {
   return Object.assign(error, { errno: err, syscall: 'setsockopt' });
 }
 
-/** The TCP handle's own setKeepAlive, past any pin, or a coded error. */
-function nodeSetKeepAlive(socket: net.Socket, tcp: Handle): SetKeepAlive {
-  if (isPipe(tcp)) throw notTcp(socket, true);
+/** Node's own setKeepAlive of the TCP handle, past the package's hook, or a coded error. */
+function nodeSetKeepAlive(target: net.Socket | net.Server, tcp: Handle): SetKeepAlive {
+  if (isPipe(tcp)) throw notTcp(target, 'unix');
   const proto = Object.getPrototypeOf(tcp) as { setKeepAlive?: unknown } | null;
   if (typeof proto?.setKeepAlive !== 'function') {
-    throw codedError('ERR_SOCKET_NO_FD', `This stream (${socket.constructor.name}) is not backed by a TCP handle to set keepalive on`);
+    throw codedError('ERR_SOCKET_NO_FD', `This stream (${target.constructor.name}) is not backed by a TCP handle to set keepalive on`);
   }
-  return proto.setKeepAlive as SetKeepAlive;
+  return (originals.setKeepAlive ?? proto.setKeepAlive) as SetKeepAlive;
+}
+
+/**
+ * Node's setKeepAlive reached a handle the package does not manage: what
+ * the package recorded for it can no longer be known.
+ */
+export function forgetKnown(tcp: Handle): void {
+  if ((tcp as Recorded)[kKnown] !== undefined) (tcp as Recorded)[kKnown] = UNKNOWN;
+}
+
+/** The idle time this package set on a handle, or null. */
+export function knownIdle(tcp: Handle): number | null {
+  return known(tcp).idle;
 }
 
 /** What a socket gets: the values given, else what it has, else Windows' defaults. */
@@ -70,13 +84,12 @@ function plan(values: Values, had: Known): { idle: number; interval: number | nu
 }
 
 /**
- * Applies values through Node's handle; pinning is the caller's, as on the
- * descriptor path. While not pinned, anyone calling the handle's
- * setKeepAlive makes the record unknowable, so that call is watched.
+ * Applies values through Node's handle; managing the handle is the
+ * caller's, as on the descriptor path.
  */
-export function applyWithoutFd(socket: net.Socket, handle: Handle, values: Values): void {
+export function applyWithoutFd(target: net.Socket | net.Server, handle: Handle, values: Values): void {
   const tcp = tcpHandle(handle);
-  const set = nodeSetKeepAlive(socket, tcp);
+  const set = nodeSetKeepAlive(target, tcp);
   const had = known(tcp);
   const onlyOff = !values.enabled && values.idle === LEAVE && values.interval === LEAVE && values.count === LEAVE;
   const next: Known = { ...had };
@@ -96,10 +109,6 @@ export function applyWithoutFd(socket: net.Socket, handle: Handle, values: Value
     const err = set.call(tcp, false, 0);
     if (err) throw systemError(err);
     next.enabled = false;
-    tcp.setKeepAlive = function watched(this: Handle, enable: boolean, ...rest: (number | undefined)[]): unknown {
-      (this as Recorded)[kKnown] = UNKNOWN;
-      return (set as (this: Handle, ...a: unknown[]) => unknown).call(this, enable, ...rest);
-    };
   }
   (tcp as Recorded)[kKnown] = next;
 }
@@ -117,7 +126,7 @@ function notConnected(socket: net.Socket): Error {
  */
 export function recordServer(server: net.Server, values: Values): void {
   const handle = handleOf(server);
-  if (server.listening && handle && isPipe(handle)) throw notTcp(server, true);
+  if (server.listening && handle && isPipe(handle)) throw notTcp(server, 'unix');
   const holder = server as { [kServerValues]?: Values };
   const previous = holder[kServerValues];
   holder[kServerValues] = previous ? merge(previous, values) : values;

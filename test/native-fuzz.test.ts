@@ -13,7 +13,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getKeepalive, setKeepalive } from '../src/index.js';
-import { binding } from '../src/native.js';
+import { native } from '../src/native.js';
+
+const binding = native();
 import { kernel, listen, tcpPair, tlsPair, type Pair } from './helpers.js';
 
 const CALLS = Number(process.env.FUZZ_CALLS ?? 20_000);

@@ -9,7 +9,9 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { capabilities, getKeepalive, setKeepalive } from '../src/index.js';
-import { binding } from '../src/native.js';
+import { native } from '../src/native.js';
+
+const binding = native();
 
 const os = process.platform;
 // Option numbers from each system's <netinet/tcp.h>: idle, interval, count.

@@ -8,7 +8,9 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { setKeepalive } from '../src/index.js';
-import { binding, Capability } from '../src/native.js';
+import { Capability, native } from '../src/native.js';
+
+const binding = native();
 import { describePlatform, overridePlatform, type Platform } from '../src/platform.js';
 import { fdOf, kernel, listen } from './helpers.js';
 

@@ -10,7 +10,9 @@ import path from 'node:path';
 import { once } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { getKeepalive, setKeepalive } from '../src/index.js';
-import { binding } from '../src/native.js';
+import { native } from '../src/native.js';
+
+const binding = native();
 import { describePlatform, nodeSetsIntervalAndCount, overridePlatform } from '../src/platform.js';
 import { fdOf, kernel, listen, tcpPair, tlsPair, type Pair } from './helpers.js';
 

@@ -10,7 +10,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configFromEnv, filterFor } from '../src/env.js';
+import { configFromEnv } from '../src/env.js';
 import type { ConnectionInfo } from '../src/index.js';
 import { fixtures, listen, procDefaults, type KernelView } from './helpers.js';
 
@@ -221,21 +221,5 @@ describe('configFromEnv and its filter', () => {
   it('errors carry a code and the variable', () => {
     expect(() => configFromEnv({ TCP_KEEPALIVE_COUNT: '0' })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE', variable: 'TCP_KEEPALIVE_COUNT' }));
     expect(() => configFromEnv({ TCP_KEEPALIVE_COUNT: 'x' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', variable: 'TCP_KEEPALIVE_COUNT' }));
-  });
-
-  const info = (direction: 'client' | 'server', localPort: number, remotePort: number) =>
-    ({ direction, localPort, remotePort, remoteAddress: '127.0.0.1', localAddress: '127.0.0.1', remoteFamily: 'IPv4', socket: null as never }) satisfies ConnectionInfo;
-
-  it('ports: a client by its remote port, an accepted connection by its local port', () => {
-    const filter = filterFor(configFromEnv({ TCP_KEEPALIVE_IDLE: '60', TCP_KEEPALIVE_PORTS: '5432' })!)!;
-    expect(filter(info('client', 40000, 5432))).toBe(true);
-    expect(filter(info('client', 5432, 40000))).toBe(false);
-    expect(filter(info('server', 5432, 40000))).toBe(true);
-    expect(filter(info('server', 40000, 5432))).toBe(false);
-  });
-
-  it('no filter at all when every connection is wanted', () => {
-    expect(filterFor(configFromEnv({ TCP_KEEPALIVE_IDLE: '60' })!)).toBeUndefined();
-    expect(filterFor(configFromEnv({ TCP_KEEPALIVE_IDLE: '60', TCP_KEEPALIVE_DIRECTION: 'both' })!)).toBeUndefined();
   });
 });

@@ -16,7 +16,7 @@ afterEach(async () => {
 });
 
 describe('a socket connected again after close', () => {
-  it('is no longer pinned: a driver can set its keepalive, and defaults reach it', async () => {
+  it('is no longer held: a driver can set its keepalive, and defaults reach it', async () => {
     const server = net.createServer((s) => s.on('error', () => {}));
     const port = await listen(server);
     const socket = net.connect(port, '127.0.0.1');
@@ -33,6 +33,14 @@ describe('a socket connected again after close', () => {
     socket.destroy();
     await once(socket, 'close');
     setDefaultKeepalive(ours);
+    socket.connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    // Node applies the socket's remembered setKeepAlive(true, 9000) to the
+    // new connection, and a shorter idle than the defaults' is taken.
+    expect(kernel(socket)).toMatchObject({ enabled: true, ...ours, idle: 9 });
+    socket.destroy();
+    await once(socket, 'close');
+    socket.setKeepAlive(false);
     socket.connect(port, '127.0.0.1');
     await once(socket, 'connect');
     expect(kernel(socket)).toMatchObject({ enabled: true, ...ours });

@@ -7,7 +7,9 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import { getKeepalive, setKeepalive } from '../src/index.js';
-import { binding } from '../src/native.js';
+import { native } from '../src/native.js';
+
+const binding = native();
 import { overridePlatform } from '../src/platform.js';
 import { cert, fdOf, kernel, key, listen, procDefaults } from './helpers.js';
 

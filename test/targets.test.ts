@@ -2,7 +2,7 @@
 // crash, never silence.
 import { spawnSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -64,14 +64,44 @@ describe('Unix domain sockets and pipes', () => {
     expect(() => getKeepalive(server)).toThrow(code('ERR_SOCKET_NOT_TCP'));
   });
 
-  it('a Unix server set before listen() reports on its error listener, not as a crash', async () => {
-    const other = net.createServer();
+  it('a Unix server set before listen() is refused with a warning as it listens, and listens on undisturbed', async () => {
+    const other = net.createServer((s) => s.end('hello'));
+    const errors: Error[] = [];
+    other.on('error', (e) => errors.push(e));
     setKeepalive(other, settings);
-    const errorP = once(other, 'error');
-    other.listen(path.join(dir, 'late.sock'));
-    const [error] = (await errorP) as [NodeJS.ErrnoException];
-    expect(error.code).toBe('ERR_SOCKET_NOT_TCP');
+    const warningP = once(process, 'warning');
+    const listeningP = once(other, 'listening');
+    const sock = path.join(dir, 'late.sock');
+    other.listen(sock);
+    const [warning] = (await warningP) as [Error & { code?: string }];
+    expect(warning.code).toBe('ERR_SOCKET_NOT_TCP');
+    expect(warning.message).toContain('listen()');
+    await listeningP;
+    // The server's life goes on: it answers, and reports no error.
+    const client = net.connect(sock);
+    const [data] = (await once(client, 'data')) as [Buffer];
+    expect(data.toString()).toBe('hello');
+    expect(errors).toEqual([]);
+    expect(() => getKeepalive(other)).toThrow(code('ERR_SOCKET_NOT_TCP'));
+    client.destroy();
     other.close();
+  });
+
+  it('process.stdin as a pipe or a terminal: ERR_SOCKET_NOT_TCP, not a raw system error', async () => {
+    const script = path.join(dir, 'stdin.cjs');
+    writeFileSync(
+      script,
+      `const { setKeepalive } = require(${JSON.stringify(path.join(__dirname, '..', 'dist', 'index.js'))});
+try { setKeepalive(process.stdin, { idle: 5 }); console.log('no error'); }
+catch (e) { console.log([e.code, e.constructor.name, process.stdin.isTTY === true].join(' ')); }
+process.exit(0);
+`,
+    );
+    const piped = spawnSync(process.execPath, [script], { input: 'x', encoding: 'utf8' });
+    expect(piped.stdout.trim()).toBe('ERR_SOCKET_NOT_TCP Error false');
+    // A terminal, through script(1): tty.ReadStream is a net.Socket too.
+    const tty = spawnSync('script', ['-qec', `${process.execPath} ${script}`, '/dev/null'], { encoding: 'utf8' });
+    expect(tty.stdout.trim()).toBe('ERR_SOCKET_NOT_TCP Error true');
   });
 
   it("an IPC pipe (a child's stdout): ERR_SOCKET_NOT_TCP", async () => {

@@ -5,7 +5,7 @@ import { common, bounded, parse, UsageError } from './args.js';
 import { duration, styleFor, table, type Style } from './format.js';
 import { commandOf, readTcpSockets, socketHolders, type Holders, type ProcSocket } from './proc.js';
 import { detectionTime } from '../defaults.js';
-import { binding, Capability, Kind } from '../native.js';
+import { native, Capability, Kind } from '../native.js';
 
 export const help = `Usage: tcp-keepalive ls [--pid N] [--port P] [--all] [--json]
 
@@ -108,25 +108,25 @@ function describeFailure(error: NodeJS.ErrnoException & { syscall?: string }, ho
  * socket, since the process may have closed and reused the fd meanwhile.
  */
 function readValues(holder: ProcessRef, inode: number): Read | RowError {
-  if (!(binding.capabilities & Capability.Pidfd)) {
+  if (!(native().capabilities & Capability.Pidfd)) {
     return { code: 'ENOSYS', message: "this build has no pidfd_getfd, so other processes' sockets cannot be read" };
   }
   let fd: number;
   try {
-    fd = binding.pidfdGetfd(holder.pid, holder.fd);
+    fd = native().pidfdGetfd(holder.pid, holder.fd);
   } catch (error) {
     return describeFailure(error as NodeJS.ErrnoException, holder);
   }
   try {
-    if (fstatSync(fd).ino !== inode || binding.kind(fd) !== Kind.Tcp) {
+    if (fstatSync(fd).ino !== inode || native().kind(fd) !== Kind.Tcp) {
       return { code: 'ERR_FD_REUSED', message: `process ${holder.pid} reused fd ${holder.fd} for another file before it could be read` };
     }
-    binding.get(fd, out);
+    native().get(fd, out);
     return { enabled: out[0] === 1, idle: out[1]!, interval: out[2]!, count: out[3]!, userTimeout: out[4]! };
   } catch (error) {
     return describeFailure(error as NodeJS.ErrnoException, holder);
   } finally {
-    binding.close(fd);
+    native().close(fd);
   }
 }
 
