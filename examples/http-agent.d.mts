@@ -3,4 +3,4 @@ import type { Agent } from 'node:http';
 import type { KeepaliveOptions } from 'tcp-keepalive';
 
 export function withKeepalive<A extends Agent>(agent: A, settings?: KeepaliveOptions): A;
-export function keepaliveToPort(port?: number, settings?: KeepaliveOptions): void;
+export function keepaliveToPort(port?: number, settings?: KeepaliveOptions): () => void;

@@ -3,4 +3,4 @@ import type { Redis, RedisOptions } from 'ioredis';
 import type { KeepaliveOptions } from 'tcp-keepalive';
 
 export function createRedis(options: RedisOptions, settings?: KeepaliveOptions): Redis;
-export function keepaliveToPort(port?: number, settings?: KeepaliveOptions): void;
+export function keepaliveToPort(port?: number, settings?: KeepaliveOptions): () => void;

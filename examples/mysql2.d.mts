@@ -4,4 +4,4 @@ import type { KeepaliveOptions } from 'tcp-keepalive';
 
 export function connect(options: ConnectionOptions, settings?: KeepaliveOptions): Promise<Connection>;
 export function createPool(options: PoolOptions, settings?: KeepaliveOptions): Pool;
-export function keepaliveToPort(port?: number, settings?: KeepaliveOptions): void;
+export function keepaliveToPort(port?: number, settings?: KeepaliveOptions): () => void;

@@ -4,4 +4,4 @@ import type { KeepaliveOptions } from 'tcp-keepalive';
 
 export function connectClient(config: ClientConfig, settings?: KeepaliveOptions): Promise<Client>;
 export function createPool(config: PoolConfig, settings?: KeepaliveOptions): Pool;
-export function keepaliveToPort(port?: number, settings?: KeepaliveOptions): void;
+export function keepaliveToPort(port?: number, settings?: KeepaliveOptions): () => void;

@@ -1,15 +1,18 @@
 // PostgreSQL with node-postgres (pg): Client, Pool, or every connection to
-// the server's port. The README's pg recipe is the region below.
+// the server's port. docs/recipes.md shows the region below.
 // #region recipe
 import pg from 'pg';
-import { setDefaultKeepalive, setKeepalive } from 'tcp-keepalive';
+import { keepaliveFor, setDefaultKeepalive, setKeepalive } from 'tcp-keepalive';
 
-// A server that stops answering is dropped after 60 + 10 * 3 = 90 s.
-const keepalive = { idle: 60, interval: 10, count: 3 };
+// A server that vanishes is found within 90 s, whether the connection is idle
+// or a query is in flight: { idle: 60, interval: 10, count: 3, userTimeout: 90000 }.
+const keepalive = keepaliveFor(90);
 
 // One client: its socket exists before connect() and gets the settings as it connects.
 export async function connectClient(config, settings = keepalive) {
   const client = new pg.Client(config);
+  // A dead server is now an error instead of a hang: without a listener it would end the process.
+  client.on('error', (error) => console.error('postgres connection lost:', error.message));
   setKeepalive(client.connection.stream, settings);
   await client.connect();
   return client;
@@ -18,14 +21,15 @@ export async function connectClient(config, settings = keepalive) {
 // A pool: every connection it opens, including those that replace retired ones.
 export function createPool(config, settings = keepalive) {
   const pool = new pg.Pool(config);
+  // An idle client's lost connection is emitted here; the pool then drops that client.
+  pool.on('error', (error) => console.error('idle postgres connection lost:', error.message));
   pool.on('connect', (client) => setKeepalive(client.connection.stream, settings));
   return pool;
 }
 
-// Or leave the driver alone: every connection this process opens to the server's port.
+// Or leave the driver alone: every connection this process opens to the
+// server's port. Returns a function that removes the rule.
 export function keepaliveToPort(port = 5432, settings = keepalive) {
-  setDefaultKeepalive(settings, {
-    filter: ({ direction, remotePort }) => direction === 'client' && remotePort === port,
-  });
+  return setDefaultKeepalive(settings, { ports: port, direction: 'client' });
 }
 // #endregion recipe

@@ -3,4 +3,4 @@ import type { Agent } from 'undici';
 import type { KeepaliveOptions } from 'tcp-keepalive';
 
 export function createAgent(options?: Agent.Options, settings?: KeepaliveOptions): Agent;
-export function keepaliveToPort(port?: number, settings?: KeepaliveOptions): void;
+export function keepaliveToPort(port?: number, settings?: KeepaliveOptions): () => void;

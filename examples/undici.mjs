@@ -1,12 +1,14 @@
 // undici, and Node's global fetch (which is undici inside): a dispatcher
 // whose connector applies the settings, or every connection to the
-// server's port. The README's undici recipe is the region below.
+// server's port. docs/recipes.md shows the region below.
 // #region recipe
 import { Agent, buildConnector } from 'undici';
-import { setDefaultKeepalive, setKeepalive } from 'tcp-keepalive';
+import { keepaliveFor, setDefaultKeepalive, setKeepalive } from 'tcp-keepalive';
 
-// A server that stops answering is dropped after 60 + 10 * 3 = 90 s.
-const keepalive = { idle: 60, interval: 10, count: 3 };
+// A server that vanishes is found within 90 s, whether the connection is idle
+// or a request is in flight: { idle: 60, interval: 10, count: 3, userTimeout: 90000 }.
+// A lost connection fails the requests on it; undici opens a new one for the next.
+const keepalive = keepaliveFor(90);
 
 // An Agent whose connector applies the settings to each new socket (HTTP/1.1
 // and, with allowH2, HTTP/2). Pass it as `dispatcher`, or make it what the
@@ -31,10 +33,9 @@ export function createAgent(options = {}, settings = keepalive) {
   });
 }
 
-// Or leave undici alone (fetch included): every connection this process opens to the server's port.
+// Or leave undici alone (fetch included): every connection this process
+// opens to the server's port. Returns a function that removes the rule.
 export function keepaliveToPort(port = 443, settings = keepalive) {
-  setDefaultKeepalive(settings, {
-    filter: ({ direction, remotePort }) => direction === 'client' && remotePort === port,
-  });
+  return setDefaultKeepalive(settings, { ports: port, direction: 'client' });
 }
 // #endregion recipe

@@ -103,12 +103,13 @@ describe('http.Agent and https.Agent', () => {
     }
   });
 
-  it('setDefaultKeepalive filtered on the server port: an agent that knows nothing of it', async () => {
+  it("keepaliveToPort: an agent that knows nothing of it, keeping the agent's shorter idle", async () => {
     agentToPort(httpsPort, ours);
     const agent = new https.Agent({ keepAlive: true, keepAliveMsecs: 6000 });
     const other = new http.Agent({ keepAlive: true, keepAliveMsecs: 6000 });
     try {
-      expect(clientSide(await get(`https://127.0.0.1:${httpsPort}/`, agent))).toEqual({ enabled: true, ...ours });
+      // The rule's interval, count and userTimeout hold; the agent's own 6 s idle, shorter, is kept.
+      expect(clientSide(await get(`https://127.0.0.1:${httpsPort}/`, agent))).toEqual({ enabled: true, ...ours, idle: 6 });
       // Another port: left to the agent's own setting.
       expect(clientSide(await get(`http://127.0.0.1:${httpPort}/`, other))).toMatchObject({ enabled: true, idle: 6 });
     } finally {
@@ -177,14 +178,15 @@ describe('undici and fetch', () => {
     }
   });
 
-  it('setDefaultKeepalive filtered on the server port: fetch as it comes', async () => {
+  it("keepaliveToPort: fetch as it comes, keeping undici's shorter idle", async () => {
     // A server of its own: fetch's pool may still hold a connection to the others.
     const server = http.createServer(answer);
     const port = await listen(server);
     try {
       undiciToPort(port, ours);
       const res = await fetch(`http://127.0.0.1:${port}/`);
-      expect(clientSide(await res.text())).toEqual({ enabled: true, ...ours });
+      // undici asks for 60 s itself (keepAliveInitialDelay's default): shorter than the rule's, so kept.
+      expect(clientSide(await res.text())).toEqual({ enabled: true, ...ours, idle: 60 });
     } finally {
       server.closeAllConnections();
       server.close();

@@ -69,11 +69,12 @@ describe('ioredis and Redis', () => {
     }
   });
 
-  it('setDefaultKeepalive filtered on the server port: a client that knows nothing of it', async () => {
+  it("keepaliveToPort: a client that knows nothing of it, keeping the driver's shorter idle", async () => {
     keepaliveToPort(server().port, ours);
     const redis = new Redis(options());
     try {
-      expect(kernel(await commandsOn(redis))).toEqual({ enabled: true, ...ours });
+      // The rule's interval, count and userTimeout hold; the driver's own 4 s idle, shorter, is kept.
+      expect(kernel(await commandsOn(redis))).toEqual({ enabled: true, ...ours, idle: 4 });
     } finally {
       redis.disconnect();
     }

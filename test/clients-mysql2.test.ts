@@ -75,13 +75,14 @@ describe('mysql2 and MariaDB', () => {
     }
   });
 
-  it('setDefaultKeepalive filtered on the server port: a pool that knows nothing of it', async () => {
+  it("keepaliveToPort: a pool that knows nothing of it, keeping the driver's shorter idle", async () => {
     keepaliveToPort(server().port, ours);
     const pool = mysql.createPool({ ...options(), connectionLimit: 2 });
     try {
       const [a, b] = await Promise.all([pool.getConnection(), pool.getConnection()]);
       for (const c of [a!, b!]) {
-        expect(kernel(await queryOn(c))).toEqual({ enabled: true, ...ours });
+        // The rule's interval, count and userTimeout hold; the driver's own 5 s idle, shorter, is kept.
+        expect(kernel(await queryOn(c))).toEqual({ enabled: true, ...ours, idle: 5 });
         c.release();
       }
     } finally {

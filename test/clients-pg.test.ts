@@ -90,7 +90,7 @@ describe('pg and PostgreSQL', () => {
     }
   });
 
-  it('setDefaultKeepalive filtered on the server port: a Pool that knows nothing of it', async () => {
+  it("keepaliveToPort: a Pool that knows nothing of it, keeping the driver's shorter idle", async () => {
     keepaliveToPort(server().port, ours);
     const pool = new pg.Pool({ ...config(), max: 1, maxUses: 1 });
     try {
@@ -98,7 +98,8 @@ describe('pg and PostgreSQL', () => {
         const client = await pool.connect();
         try {
           await queryOn(client);
-          expect(kernel((client as unknown as Client).connection.stream)).toEqual({ enabled: true, ...ours });
+          // The rule's interval, count and userTimeout hold; the driver's own 3 s idle, shorter, is kept.
+          expect(kernel((client as unknown as Client).connection.stream)).toEqual({ enabled: true, ...ours, idle: 3 });
         } finally {
           client.release();
         }

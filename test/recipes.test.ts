@@ -27,6 +27,12 @@ describe('docs/recipes.md', () => {
     for (const line of outside.split('\n')) expect(line.trim() === '' || line.trim().startsWith('//'), line).toBe(true);
   });
 
+  it.each(examples)('%s: its settings come from keepaliveFor, so a connection with data in flight is covered too', (file) => {
+    const region = recipeRegion(source(file)) as string;
+    expect(region).toMatch(/const keepalive = keepaliveFor\(\d+\);/);
+    expect(region).not.toMatch(/idle:\s*\d+,\s*interval:\s*\d+,\s*count:\s*\d+\s*}/);
+  });
+
   it.concurrent.each(examples)('%s: the snippet alone is a module that loads', async (file) => {
     // Evaluated from the package's root: its imports resolve as in a user's project.
     const { stderr } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', recipeRegion(source(file))], { cwd: root });
