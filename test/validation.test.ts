@@ -84,6 +84,16 @@ const cases: Case[] = [
   R('positional userTimeout -5', 60, 10, 3, -5),
   R('positional fractional interval', 60, 0.1, 3),
   T('an object followed by positional numbers', { idle: 60 }, 10),
+  // More values than the four fields: not silently dropped.
+  T('five positional values', 60, 10, 3, 1000, 1),
+  T('a hundred thousand positional values', 60, ...Array<number>(100_000).fill(1)),
+  // Only plain objects are options: these would otherwise turn keepalive on.
+  T('options a boxed false', new Boolean(false)),
+  T('options a Map', new Map([['idle', 60]])),
+  T('options a Date', new Date()),
+  T('options a class instance', new (class Settings { idle = 60; })()),
+  T('options a boxed number', new Number(60)),
+  V('options with only a Symbol key', { [Symbol('idle')]: 60 }),
 ];
 
 describe('setKeepalive rejects bad input and changes nothing', () => {
@@ -127,6 +137,47 @@ describe('setKeepalive rejects bad input and changes nothing', () => {
   });
 });
 
+describe('options are the object\'s own properties', () => {
+  const proto = Object.prototype as Record<string, unknown>;
+
+  it('an enabled: false inherited from Object.prototype does not turn keepalive off', () => {
+    setKeepalive(pair.client, false);
+    proto.enabled = false;
+    try {
+      setKeepalive(pair.client, { idle: 30 });
+    } finally {
+      delete proto.enabled;
+    }
+    expect(kernel(pair.client)).toMatchObject({ enabled: true, idle: 30 });
+  });
+
+  it('an unknown property inherited from Object.prototype is not an unknown option', () => {
+    proto.foo = 1;
+    proto.idle = 5;
+    try {
+      setKeepalive(pair.client, { interval: 7 });
+    } finally {
+      delete proto.foo;
+      delete proto.idle;
+    }
+    // Neither the pollution's foo nor its idle was read.
+    expect(kernel(pair.client)).toMatchObject({ enabled: true, idle: known.idle, interval: 7 });
+  });
+
+  it("an object without a prototype, and getKeepalive's own result, are options", () => {
+    const bare = Object.assign(Object.create(null) as object, { idle: 31 });
+    setKeepalive(pair.client, bare);
+    expect(kernel(pair.client).idle).toBe(31);
+    setKeepalive(pair.client, getKeepalive(pair.client));
+    setKeepalive(pair.client, Object.freeze({ ...known, idle: 32 }));
+    expect(kernel(pair.client)).toEqual({ ...known, idle: 32 });
+  });
+
+  it('the count of values is named in the message', () => {
+    expect(() => (setKeepalive as (...a: unknown[]) => void)(pair.client, 60, 10, 3, 1000, 1)).toThrow(/at most four values after the target .* not 5/);
+  });
+});
+
 describe('targets that are not sockets', () => {
   const notSockets: [string, unknown][] = [
     ['null', null],
@@ -157,7 +208,16 @@ describe('detectionTime validates like setKeepalive', () => {
     [{ userTimeout: -1 }, 'ERR_OUT_OF_RANGE'],
     [null, 'ERR_INVALID_ARG_TYPE'],
     [{ idel: 5 }, 'ERR_INVALID_ARG_VALUE'],
+    [[], 'ERR_INVALID_ARG_TYPE'],
+    [new Map(), 'ERR_INVALID_ARG_TYPE'],
+    [42, 'ERR_INVALID_ARG_TYPE'],
+    ['60', 'ERR_INVALID_ARG_TYPE'],
   ])('%o -> %s', (settings, code) => {
     expect(() => detectionTime(settings as never)).toThrow(expect.objectContaining({ code }));
+  });
+
+  it('disabled settings never detect an idle dead peer: Infinity', () => {
+    expect(detectionTime({ enabled: false, idle: 60, interval: 10, count: 3 })).toBe(Infinity);
+    expect(detectionTime({ enabled: true, idle: 60, interval: 10, count: 3 })).toBe(90);
   });
 });
