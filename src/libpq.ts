@@ -352,7 +352,7 @@ function fromString(text: string): KeepaliveOptions | false {
   if (nul >= 0) throw malformed('a NUL character', nul);
   const prefix = URI_PREFIXES.find((scheme) => text.startsWith(scheme));
   if (prefix === undefined && URI_LIKE.test(text)) {
-    throw malformed('libpq reads a URI only when the string begins with postgresql:// or postgres://, in lower case and with nothing before it', 0);
+    throw malformed('a URI that libpq does not read as one (it must begin the string, in lower case: postgresql:// or postgres://)', text.search(/postgres/i));
   }
   const params = prefix === undefined ? parseKeyValue(text) : parseUri(text, prefix.length);
   return judge((name) => params.get(name));
