@@ -360,7 +360,9 @@ async function ourKernel(results: (KeepaliveOptions | false)[]): Promise<KernelV
     if (run.status !== 0) throw new Error(run.stderr);
     return JSON.parse(run.stdout) as KernelView[];
   } finally {
-    for (const s of [...clients, ...accepted]) s.destroy();
+    // A reset leaves no TIME-WAIT socket behind for other tests to list.
+    for (const s of clients) s.resetAndDestroy();
+    for (const s of accepted) s.destroy();
     await new Promise((r) => server.close(r));
   }
 }
