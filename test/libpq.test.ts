@@ -5,6 +5,7 @@
 // kernel, and fromLibpq must refuse exactly what libpq refuses and set
 // exactly what libpq sets.
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { once } from 'node:events';
 import net from 'node:net';
 import path from 'node:path';
@@ -197,9 +198,9 @@ describe("fromLibpq on another platform's rules", () => {
 
 type Witnessed = { parse: string } | { connect: string; params?: Record<string, string> } | { kernel: KernelView; params?: Record<string, string> };
 
-// The system's own Python, as in helpers.ts; C so that libpq's isspace() is
-// the C locale's.
-const PYTHON = '/usr/bin/python3';
+// The system's own Python, as in helpers.ts; run in the C locale so that
+// libpq's isspace() is the C locale's.
+const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 const WITNESS = path.join(fixtures, 'libpq-witness.py');
 
 function runWitness(items: ({ conninfo: string } | { params: Record<string, string> })[]): Witnessed[] | string {
