@@ -77,7 +77,8 @@ function complete(this: ConnectRequest, status: unknown, handle: Hooked, ...rest
 }
 
 function hookConnect(original: Method, family: 'IPv4' | 'IPv6'): Method {
-  return function connect(this: Hooked, ...args: unknown[]): unknown {
+  // Named for what it is, so a stack trace shows the package is there.
+  return function connectWithKeepalive(this: Hooked, ...args: unknown[]): unknown {
     const req = args[0] as ConnectRequest | undefined;
     if (req && typeof req.oncomplete === 'function' && req.oncomplete !== complete) {
       req[kOnComplete] = req.oncomplete;
@@ -108,7 +109,7 @@ export function watchAccepts(handle: Handle): void {
 }
 
 function hookListen(original: Method): Method {
-  return function listen(this: Hooked, ...args: unknown[]): unknown {
+  return function listenWithKeepalive(this: Hooked, ...args: unknown[]): unknown {
     const server = this.owner;
     if (server instanceof net.Server) {
       this[kListenSeen] = true;
@@ -119,8 +120,8 @@ function hookListen(original: Method): Method {
 }
 
 function hookSetKeepAlive(original: Method): Method {
-  return function setKeepAlive(this: Handle, ...args: unknown[]): unknown {
-    if (handlers!.setKeepAlive(this, args[0] === true || (args[0] !== false && Boolean(args[0])), Number(args[1]) || 0)) return 0;
+  return function setKeepAliveHeld(this: Handle, ...args: unknown[]): unknown {
+    if (handlers!.setKeepAlive(this, Boolean(args[0]), Number(args[1]) || 0)) return 0;
     return original.apply(this, args);
   };
 }
@@ -173,7 +174,7 @@ export function installHooks(work: Handlers): void {
   }
   const server = net.Server.prototype as unknown as Proto;
   wrapMethod(server, '_listen2', (original) =>
-    function _listen2(this: net.Server & { _handle?: Hooked | null }, ...args: unknown[]): unknown {
+    function listen2WithKeepalive(this: net.Server & { _handle?: Hooked | null }, ...args: unknown[]): unknown {
       const result = original.apply(this as unknown as Handle, args);
       // A listener that did not go through the TCP hook: a Unix socket or
       // pipe, a cluster worker's round-robin handle, or a runtime without
@@ -185,7 +186,7 @@ export function installHooks(work: Handlers): void {
   );
   const socket = net.Socket.prototype as unknown as Proto;
   wrapMethod(socket, '_destroy', (original) =>
-    function _destroy(this: net.Socket, ...args: unknown[]): unknown {
+    function destroyWithKeepaliveReport(this: net.Socket, ...args: unknown[]): unknown {
       const error = args[0];
       if (error instanceof Error) handlers!.destroying(this, error);
       return original.apply(this as unknown as Handle, args);

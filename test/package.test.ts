@@ -56,7 +56,7 @@ function runIn(file: string, source: string): { read: unknown; binary: string } 
 describe('the published package', () => {
   it('ships dist, the command, native sources, prebuilds and binding.gyp, and no build/', () => {
     const top = readdirSync(installed).sort();
-    expect(top).toEqual(['LICENSE', 'README.md', 'bin', 'binding.gyp', 'dist', 'native', 'package.json', 'prebuilds']);
+    expect(top).toEqual(['LICENSE', 'README.md', 'bin', 'binding.gyp', 'dist', 'native', 'package.json', 'prebuilds', 'register.js']);
     expect(existsSync(path.join(installed, 'prebuilds', `${process.platform}-${process.arch}`))).toBe(true);
   });
 

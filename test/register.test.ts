@@ -5,7 +5,7 @@
 // this checkout's built package), and its sockets are read from outside it
 // with pidfd_getfd and getsockopt (test/fixtures/peek-fds.py).
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -39,9 +39,16 @@ function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-type Loader = '--require' | '--import' | 'NODE_OPTIONS=--require' | 'NODE_OPTIONS=--import';
+type Loader = '--require' | '--import' | 'NODE_OPTIONS=--require' | 'NODE_OPTIONS=--import' | 'NODE_OPTIONS=--require /abs' | 'NODE_OPTIONS=--import /abs';
+
+/** The preload by absolute path, as the container snippets give it. */
+const absolute = path.join(root, 'register.js');
 
 function command(loader: Loader, script: string, env: Record<string, string>): { args: string[]; env: NodeJS.ProcessEnv } {
+  if (loader.endsWith(' /abs')) {
+    const flag = loader.replace('NODE_OPTIONS=', '').replace(' /abs', '');
+    return { args: [script], env: cleanEnv({ ...env, NODE_OPTIONS: `${flag} ${absolute}` }) };
+  }
   const flag = loader.replace('NODE_OPTIONS=', '');
   if (loader.startsWith('NODE_OPTIONS=')) {
     return { args: [script], env: cleanEnv({ ...env, NODE_OPTIONS: `${flag} tcp-keepalive/register` }) };
@@ -52,7 +59,7 @@ function command(loader: Loader, script: string, env: Record<string, string>): {
 interface AppInfo {
   pid: number;
   fds: Record<'listedClient' | 'listedAccepted' | 'otherClient' | 'otherAccepted', number>;
-  connectPatched: boolean;
+  hooked: boolean;
   serverChannelSubscribed: boolean;
 }
 
@@ -65,9 +72,11 @@ async function freePort(): Promise<number> {
 
 /** Starts the fixture application, returns what it printed and a way to end it. */
 async function startApp(loader: Loader, env: Record<string, string>, ports: { listed: number; other: number }) {
-  const script = path.join(appDir, loader.endsWith('import') ? 'register-app.mjs' : 'register-app.cjs');
+  const script = path.join(appDir, /import( \/abs)?$/.test(loader) ? 'register-app.mjs' : 'register-app.cjs');
   const cmd = command(loader, script, { ...env, APP_LISTED_PORT: String(ports.listed), APP_OTHER_PORT: String(ports.other) });
-  const child = spawn(process.execPath, cmd.args, { cwd: appDir, env: cmd.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  // By absolute path the preload must work from any working directory.
+  const cwd = loader.endsWith(' /abs') ? os.tmpdir() : appDir;
+  const child = spawn(process.execPath, cmd.args, { cwd, env: cmd.env, stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const info = await new Promise<AppInfo>((resolve, reject) => {
@@ -118,7 +127,7 @@ const pidfd = process.platform === 'linux' && process.getuid?.() === 0;
 const why = 'reading another process\'s sockets needs pidfd_getfd (Linux 5.6+) and ptrace rights (root)';
 
 describe.skipIf(!pidfd && !process.env.CI)(`an unchanged application${pidfd ? '' : ` (${why})`}`, { concurrent: true }, () => {
-  const loaders: Loader[] = ['--require', '--import', 'NODE_OPTIONS=--require', 'NODE_OPTIONS=--import'];
+  const loaders: Loader[] = ['--require', '--import', 'NODE_OPTIONS=--require', 'NODE_OPTIONS=--import', 'NODE_OPTIONS=--require /abs', 'NODE_OPTIONS=--import /abs'];
 
   it.each(loaders)('%s: client and accepted sockets on a listed port carry the values; another port is untouched', async (loader) => {
     const s = await sockets(loader, { ...wanted, TCP_KEEPALIVE_PORTS: 'LISTED' });
@@ -149,22 +158,47 @@ describe.skipIf(!pidfd && !process.env.CI)(`an unchanged application${pidfd ? ''
   it.each(['--require', '--import'] as Loader[])('%s with no variable set changes nothing at all', async (loader) => {
     const s = await sockets(loader, {});
     expect([s.listedClient, s.listedAccepted, s.otherClient, s.otherAccepted]).toEqual([untouched(), untouched(), untouched(), untouched()]);
-    expect(s.info.connectPatched).toBe(false);
+    expect(s.info.hooked).toBe(false);
     expect(s.info.serverChannelSubscribed).toBe(false);
   });
 
   it.each(['--require', '--import'] as Loader[])("%s: the application's own import of the package shares the preload's state", async (loader) => {
     const s = await sockets(loader, { ...wanted, APP_TURN_OFF: '1' });
     expect([s.listedClient, s.listedAccepted, s.otherClient, s.otherAccepted]).toEqual([untouched(), untouched(), untouched(), untouched()]);
-    // The connect wrapper stays once in (it then passes through); the
-    // channel subscription is what turning off removes.
+    // The hooks stay once in (they then pass through); the channel
+    // subscription is what turning off removes.
     expect(s.info.serverChannelSubscribed).toBe(false);
   });
 
   it('empty variables count as not set', async () => {
     const s = await sockets('--require', { TCP_KEEPALIVE_IDLE: '', TCP_KEEPALIVE_PORTS: ' ' });
     expect(s.otherClient).toEqual(untouched());
-    expect(s.info.connectPatched).toBe(false);
+    expect(s.info.hooked).toBe(false);
+  });
+});
+
+describe('the preload by absolute path in NODE_OPTIONS', () => {
+  const values = { TCP_KEEPALIVE_IDLE: '60', TCP_KEEPALIVE_INTERVAL: '10', TCP_KEEPALIVE_COUNT: '3', TCP_KEEPALIVE_USER_TIMEOUT: '90000' };
+  const run = (flag: string, cwd: string, code: string) =>
+    spawnSync(process.execPath, ['-e', code], { cwd, encoding: 'utf8', env: cleanEnv({ ...values, NODE_OPTIONS: `${flag} ${absolute}` }) });
+
+  it.each(['--require', '--import'])('%s: any other Node process started from another folder runs (a health check, a script in /tmp)', (flag) => {
+    for (const cwd of [os.tmpdir(), '/']) {
+      const r = run(flag, cwd, "console.log('ok')");
+      expect(r.stderr, `${flag} from ${cwd}`).toBe('');
+      expect(r.stdout.trim()).toBe('ok');
+    }
+  });
+
+  it('a bare name in NODE_OPTIONS does not resolve outside the application folder (why the absolute path is documented)', () => {
+    const r = spawnSync(process.execPath, ['-e', '1'], { cwd: os.tmpdir(), encoding: 'utf8', env: cleanEnv({ NODE_OPTIONS: '--require tcp-keepalive/register' }) });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('MODULE_NOT_FOUND');
+  });
+
+  it('ships in the package', () => {
+    const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { files: string[] };
+    expect(pkg.files).toContain('register.js');
   });
 });
 
