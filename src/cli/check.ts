@@ -1,21 +1,28 @@
 // `tcp-keepalive check`: what a set of values does, and what is wrong with it.
-import { common, integer, parse } from './args.js';
+import { common, integer, parse, UsageError } from './args.js';
 import { duration, styleFor } from './format.js';
-import { detectionTime, systemDefaults } from '../defaults.js';
+import { detectionSeconds, systemDefaults } from '../defaults.js';
+import { LEAVE } from '../options.js';
 import { platform, type Field } from '../platform.js';
+import { unitMistakes } from '../warnings.js';
 
 export const help = `Usage: tcp-keepalive check [--idle S] [--interval S] [--count N]
                            [--user-timeout MS] [--json]
 
 Computes how long a connection with these keepalive values takes to notice
 a silent peer, as Linux's keepalive timer does it, and warns about:
+  - no userTimeout: keepalive does not probe while sent data is
+    unacknowledged, so a connection with a request in flight to a peer that
+    vanished is not covered (only tcp_retries2, about 15 min, ends it);
   - idle at or above a common middlebox idle timeout (Azure Load Balancer
     240 s, AWS Network Load Balancer 350 s, Google Cloud VPC firewall 600 s),
     which drops the flow before the first probe is sent;
   - a userTimeout that overrides count (the kernel then ignores count and
     drops the connection at the first probe past userTimeout);
-  - values outside the kernel's ranges (setsockopt refuses them with EINVAL).
-A value left out takes this network namespace's system default.
+  - values that look like the wrong unit (idle or interval in milliseconds,
+    userTimeout in seconds).
+A value left out takes this network namespace's system default. A value the
+kernel would refuse is bad input.
 
 Options:
   --idle S           seconds idle before the first probe (TCP_KEEPIDLE)
@@ -26,7 +33,8 @@ Options:
   --json             {"idle", ..., "detectionTime", "warnings": [...]}
   -h, --help         this text
 
-Exit status: 0 no warnings, 1 warnings, 2 bad input.`;
+Exit status: 0 no warnings, 1 warnings, 2 bad input (including values
+outside the kernel's ranges).`;
 
 /** Idle timeouts of common middleboxes that drop silent flows, in seconds. */
 export const MIDDLEBOXES = [
@@ -35,7 +43,7 @@ export const MIDDLEBOXES = [
   { name: 'Google Cloud VPC firewall', timeout: 600 },
 ] as const;
 
-export type WarningCode = 'OUT_OF_RANGE' | 'IDLE_EXCEEDS_MIDDLEBOX' | 'USER_TIMEOUT_OVERRIDES_COUNT';
+export type WarningCode = 'NO_USER_TIMEOUT' | 'UNITS' | 'IDLE_EXCEEDS_MIDDLEBOX' | 'USER_TIMEOUT_OVERRIDES_COUNT';
 
 export interface CheckWarning {
   code: WarningCode;
@@ -52,16 +60,37 @@ export interface CheckReport {
   userTimeout: number;
   /** idle, interval or count when not given and so taken from the system defaults. */
   fromSystemDefaults: Field[];
-  /** Seconds; null when a value is one the kernel would refuse. */
-  detectionTime: number | null;
+  /** Seconds. */
+  detectionTime: number;
   /** Probes sent before the connection is dropped (differs from count under a userTimeout). */
-  probes: number | null;
+  probes: number;
   warnings: CheckWarning[];
 }
 
-const UNIT: Record<Field, string> = { idle: 's', interval: 's', count: 'probes', userTimeout: 'ms' };
+const UNIT: Record<Field, string> = { idle: 'seconds', interval: 'seconds', count: 'probes', userTimeout: 'milliseconds' };
+const FLAG: Record<Field, string> = { idle: 'idle', interval: 'interval', count: 'count', userTimeout: 'user-timeout' };
+
+/**
+ * Values given on the command line must be ones setKeepalive would take,
+ * with the same ranges; values from the system defaults are the kernel's
+ * own and are taken as they are, whatever they are (a namespace may set
+ * tcp_keepalive_probes to 200).
+ */
+function validate(given: Partial<Record<Field, number>>): void {
+  const { ranges, os } = platform();
+  for (const field of ['idle', 'interval', 'count', 'userTimeout'] as const) {
+    const value = given[field];
+    if (value === undefined) continue;
+    const range = ranges[field];
+    if (range === undefined) throw new UsageError(`--${FLAG[field]}: this platform (${os}) cannot set ${field}`);
+    if (value < range.min || value > range.max) {
+      throw new UsageError(`--${FLAG[field]} expects a whole number of ${UNIT[field]} from ${range.min} to ${range.max}, got ${value}`);
+    }
+  }
+}
 
 export function check(given: Partial<Record<Field, number>>): CheckReport {
+  validate(given);
   const fromSystemDefaults: Field[] = [];
   const needDefaults = given.idle === undefined || given.interval === undefined || given.count === undefined;
   const d = needDefaults ? systemDefaults() : undefined;
@@ -74,24 +103,23 @@ export function check(given: Partial<Record<Field, number>>): CheckReport {
   const values = { idle: pick('idle'), interval: pick('interval'), count: pick('count'), userTimeout: given.userTimeout ?? 0 };
 
   const warnings: CheckWarning[] = [];
-  const { ranges } = platform();
-  for (const field of ['idle', 'interval', 'count', 'userTimeout'] as const) {
-    const range = ranges[field];
-    const value = values[field];
-    if (range === undefined) {
-      if (given[field] !== undefined) {
-        warnings.push({ code: 'OUT_OF_RANGE', field, message: `this platform (${platform().os}) cannot set ${field}` });
-      }
-    } else if (value < range.min || value > range.max) {
-      warnings.push({
-        code: 'OUT_OF_RANGE',
-        field,
-        message: `${field} ${value} is outside the kernel's range ${range.min} to ${range.max} (${UNIT[field]}): setsockopt refuses it with EINVAL`,
-      });
-    }
+  if (values.userTimeout === 0) {
+    const why = platform().ranges.userTimeout
+      ? 'no userTimeout'
+      : `this platform (${platform().os}) has no TCP_USER_TIMEOUT`;
+    warnings.push({
+      code: 'NO_USER_TIMEOUT',
+      field: 'userTimeout',
+      message: `${why}: keepalive does not probe while sent data is unacknowledged, so a connection with a request in flight to a peer that vanished is not covered (only net.ipv4.tcp_retries2, about 15 min, ends it)${platform().ranges.userTimeout ? '; add --user-timeout, e.g. ' + (values.idle + values.interval * values.count) * 1000 : ''}`,
+    });
   }
-  const valid = warnings.length === 0;
-
+  for (const found of unitMistakes({
+    idle: given.idle ?? LEAVE,
+    interval: given.interval ?? LEAVE,
+    userTimeout: given.userTimeout ?? LEAVE,
+  })) {
+    warnings.push({ code: 'UNITS', message: found.message });
+  }
   for (const box of MIDDLEBOXES) {
     if (values.idle >= box.timeout) {
       warnings.push({
@@ -102,24 +130,16 @@ export function check(given: Partial<Record<Field, number>>): CheckReport {
       });
     }
   }
-
-  let time: number | null = null;
-  let probes: number | null = null;
-  if (valid) {
-    // userTimeout 0 is passed only where it means something: on a platform
-    // without TCP_USER_TIMEOUT even 0 is a value it cannot take.
-    const { userTimeout, ...rest } = values;
-    time = detectionTime(userTimeout > 0 ? values : rest);
-    probes = Math.round((time - values.idle) / values.interval);
-    if (values.userTimeout > 0 && probes !== values.count) {
-      warnings.push({
-        code: 'USER_TIMEOUT_OVERRIDES_COUNT',
-        field: 'count',
-        message:
-          `userTimeout ${values.userTimeout} ms overrides count ${values.count}: the kernel drops the connection after ${probes} unanswered ` +
-          `probe${probes === 1 ? '' : 's'}, at ${time} s instead of ${values.idle + values.interval * values.count} s`,
-      });
-    }
+  const time = detectionSeconds(values.idle, values.interval, values.count, values.userTimeout);
+  const probes = Math.round((time - values.idle) / values.interval);
+  if (values.userTimeout > 0 && probes !== values.count) {
+    warnings.push({
+      code: 'USER_TIMEOUT_OVERRIDES_COUNT',
+      field: 'count',
+      message:
+        `userTimeout ${values.userTimeout} ms overrides count ${values.count}: the kernel drops the connection after ${probes} unanswered ` +
+        `probe${probes === 1 ? '' : 's'}, at ${time} s instead of ${values.idle + values.interval * values.count} s`,
+    });
   }
   return { ...values, fromSystemDefaults, detectionTime: time, probes, warnings };
 }
@@ -130,20 +150,13 @@ export function render(r: CheckReport, style: ReturnType<typeof styleFor>): stri
     `idle ${r.idle} s${mark('idle')}, interval ${r.interval} s${mark('interval')}, count ${r.count}${mark('count')}, ` +
       `userTimeout ${r.userTimeout} ms${r.userTimeout === 0 ? ' (off)' : ''}`,
   ];
-  if (r.detectionTime === null) {
-    lines.push('Detection time not computed: the kernel would refuse these values.');
-  } else {
-    const how =
-      r.userTimeout > 0
-        ? `${r.idle} + ${r.interval} \u00d7 ${r.probes}, the first probe at or past userTimeout`
-        : `${r.idle} + ${r.interval} \u00d7 ${r.count}`;
-    lines.push(`A silent peer is detected after ${style.bold(duration(r.detectionTime))} (${r.detectionTime} s = ${how}).`);
-  }
-  if (r.userTimeout === 0) {
-    lines.push(
-      style.dim('note: keepalive does not probe while sent data is unacknowledged; then only tcp_retries2 (about 15 min)'),
-      style.dim('      ends the connection. --user-timeout bounds that time too.'),
-    );
+  const how =
+    r.userTimeout > 0
+      ? `${r.idle} + ${r.interval} \u00d7 ${r.probes}, the first probe at or past userTimeout`
+      : `${r.idle} + ${r.interval} \u00d7 ${r.count}`;
+  lines.push(`A silent idle peer is detected after ${style.bold(duration(r.detectionTime))} (${r.detectionTime} s = ${how}).`);
+  if (r.userTimeout > 0) {
+    lines.push(`A peer that stops acknowledging data in flight is detected after ${style.bold(duration(r.userTimeout / 1000))} (userTimeout).`);
   }
   for (const w of r.warnings) lines.push(`${style.yellow('warning:')} ${w.message}`);
   if (r.warnings.length === 0) lines.push(style.green('No warnings.'));

@@ -15,6 +15,9 @@ Options:
   --json      {"idle", "interval", "count", "detectionTime"}, seconds and probes
   -h, --help  this text`;
 
+/** What the example lines suggest: keepaliveFor(90)'s probing values. */
+const SUGGESTED = { idle: 60, interval: 10, count: 3 } as const;
+
 const SYSCTL = { idle: 'net.ipv4.tcp_keepalive_time', interval: 'net.ipv4.tcp_keepalive_intvl', count: 'net.ipv4.tcp_keepalive_probes' } as const;
 
 export interface DefaultsReport extends SystemDefaults {
@@ -47,18 +50,23 @@ export function render(r: DefaultsReport, linux: boolean, bold: (t: string) => s
     'Sockets without SO_KEEPALIVE are never probed.',
   ];
   if (linux) {
+    const s = SUGGESTED;
     lines.push(
       '',
-      'To change them for this network namespace (as root; lost at reboot):',
-      `  sysctl -w ${SYSCTL.idle}=${r.idle}`,
-      `  sysctl -w ${SYSCTL.interval}=${r.interval}`,
-      `  sysctl -w ${SYSCTL.count}=${r.count}`,
+      `To change them for this network namespace, e.g. to ${s.idle} / ${s.interval} / ${s.count} (a silent peer found in ${s.idle + s.interval * s.count} s),`,
+      'as root (lost at reboot):',
+      `  sysctl -w ${SYSCTL.idle}=${s.idle}`,
+      `  sysctl -w ${SYSCTL.interval}=${s.interval}`,
+      `  sysctl -w ${SYSCTL.count}=${s.count}`,
       'To keep them across reboots, put the same settings in /etc/sysctl.d/60-tcp-keepalive.conf:',
-      `  ${SYSCTL.idle} = ${r.idle}`,
-      `  ${SYSCTL.interval} = ${r.interval}`,
-      `  ${SYSCTL.count} = ${r.count}`,
+      `  ${SYSCTL.idle} = ${s.idle}`,
+      `  ${SYSCTL.interval} = ${s.interval}`,
+      `  ${SYSCTL.count} = ${s.count}`,
       'Containers have their own network namespace: set them per container',
-      `(docker run --sysctl ${SYSCTL.idle}=${r.idle}, or a Kubernetes pod's securityContext.sysctls).`,
+      `(docker run --sysctl ${SYSCTL.idle}=${s.idle}, or a Kubernetes pod's securityContext.sysctls).`,
+      'These reach only sockets with SO_KEEPALIVE on, and no sysctl sets a user timeout: a connection',
+      'with a request in flight needs TCP_USER_TIMEOUT, which only the process can set (the preload,',
+      'or setKeepalive with userTimeout).',
     );
   }
   return lines.join('\n');
