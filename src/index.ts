@@ -8,3 +8,4 @@ export type { PartialKeepaliveSettings, ReadOptions } from './reading.js';
 export { fromLibpq, type LibpqParams } from './libpq.js';
 export { CONNECTION_LOST_CHANNEL, type ConnectionLost, type ConnectionLostMessage, type LossCause } from './cause.js';
 export { getKeepaliveState, type KeepaliveState, type TcpState } from './state.js';
+export { setProcessKeepalive, type ProcessTarget, type ProcessKeepaliveOptions, type ProcessKeepaliveResult, type ProcessConnection, type LiveValues, type LiveError } from './live.js';
