@@ -149,7 +149,7 @@ describe('set --pid changes every connection of a running process', () => {
     expect(cells!.slice(3)).toEqual([String(holder.pid), expect.any(String), 'applied', 'on', '45s', '6s', '4', '40000ms', '51 s', '61s/7s/4/30000ms']);
     const peer = lines.map((l) => l.split(/\s{2,}/)).find((c) => c[1] === `127.0.0.1:${s.remotePort}`);
     expect(peer!.at(-1)).toBe('off');
-    expect(lines.at(-1)).toBe('2 set to keepalive on, idle 45 s, interval 6 s, count 4, userTimeout 40000 ms. The process may set other values itself later; the preload keeps them for good.');
+    expect(lines.at(-1)).toBe('2 set to keepalive on, idle 45 s, interval 6 s, count 4, userTimeout 40000 ms. A process may change them again itself; for a lasting fix, configure it (Node: preload tcp-keepalive/register).');
   });
 });
 

@@ -24,9 +24,11 @@ Changes the keepalive settings of a running process's TCP connections in
 place, without a restart: each socket is reached through a duplicate of the
 process's descriptor (pidfd_getfd, Linux 5.6+), checked to be the same
 socket, set, read back from the kernel, and closed at once. Needs ptrace
-rights over the process: root, or CAP_SYS_PTRACE. The process's own later
-calls (a driver's setKeepAlive) may change the values again; the lasting
-fix is the preload, NODE_OPTIONS="--require tcp-keepalive/register".
+rights over the process: root, or CAP_SYS_PTRACE (with CAP_DAC_READ_SEARCH
+for another user's process); its own user where Yama is absent or its
+ptrace_scope is 0. The process's own later calls (a driver's setKeepAlive)
+may change the values again; for Node the lasting fix is the preload,
+NODE_OPTIONS="--require tcp-keepalive/register".
 
 Which connections (at least one of --pid, --port, --remote):
   --pid N               those of process N, in its own network namespace
@@ -183,7 +185,7 @@ function summary(result: ProcessKeepaliveResult, dryRun: boolean, asked: string)
   n(count('unchanged'), 'already had these values');
   n(count('failed'), 'failed');
   let line = `${parts.join(', ')}.`;
-  if (count('applied') > 0) line += ' The process may set other values itself later; the preload keeps them for good.';
+  if (count('applied') > 0) line += ' A process may change them again itself; for a lasting fix, configure it (Node: preload tcp-keepalive/register).';
   return line.charAt(0).toUpperCase() + line.slice(1);
 }
 
