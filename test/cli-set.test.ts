@@ -5,6 +5,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -48,6 +49,37 @@ function rowFor(rows: ProcessConnection[], s: HeldSocket): ProcessConnection {
   const found = rows.filter((c) => c.localPort === s.localPort && c.remotePort === s.remotePort && c.localAddress === s.localAddress);
   expect(found, `${s.name} listed once`).toHaveLength(1);
   return found[0]!;
+}
+
+/** The descriptor in process pid of its established TCP socket with these ports, from /proc. */
+function fdOfConnection(pid: number, localPort: number, remotePort: number): number | undefined {
+  const hex = (port: number) => port.toString(16).toUpperCase().padStart(4, '0');
+  let inode: string | undefined;
+  for (const table of [`/proc/${pid}/net/tcp`, `/proc/${pid}/net/tcp6`]) {
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f[3] === '01' && f[1]?.endsWith(`:${hex(localPort)}`) && f[2]?.endsWith(`:${hex(remotePort)}`)) inode = f[9];
+    }
+  }
+  if (inode === undefined) return undefined;
+  const name = readdirSync(`/proc/${pid}/fd`).find((fd) => {
+    try {
+      return readlinkSync(`/proc/${pid}/fd/${fd}`) === `socket:[${inode}]`;
+    } catch {
+      return false;
+    }
+  });
+  return name === undefined ? undefined : Number(name);
+}
+
+/** Polls until found: the holder accepts on its own event loop. */
+async function waitFor<T>(find: () => T | undefined): Promise<T> {
+  for (let i = 0; i < 100; i++) {
+    const found = find();
+    if (found !== undefined) return found;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('not found in 2 s');
 }
 
 const noV6 = missing({
@@ -195,7 +227,7 @@ describe('filters leave every other connection untouched', () => {
     for (const s of holder.sockets) expect(now[s.name]).toEqual(s.name === 'v4-peer' ? { ...initial[s.name], enabled: true, count: 2 } : initial[s.name]);
   });
 
-  it('--state listen: the listening sockets, which hand the values to the connections they accept', () => {
+  it('--state listen: the listening sockets, which hand the values to the connections they accept', async () => {
     const initial = kernelNow(holder);
     const { status, out } = setJson(['--pid', String(holder.pid), '--state', 'listen', ...NEW_ARGS]);
     expect(status).toBe(0);
@@ -203,6 +235,15 @@ describe('filters leave every other connection untouched', () => {
     for (const c of out.connections) expect(c).toMatchObject({ state: 'LISTEN', status: 'applied' });
     expect(peek(holder.pid, out.connections.map((c) => c.fd!))).toEqual(out.connections.map(() => NEW_KERNEL));
     expect(kernelNow(holder)).toEqual(initial);
+    // A connection the running server accepts from now on starts with them.
+    const client = net.connect(holder.socket('v4-client').remotePort, '127.0.0.1');
+    try {
+      await once(client, 'connect');
+      const accepted = await waitFor(() => fdOfConnection(holder.pid, client.remotePort!, client.localPort!));
+      expect(peek(holder.pid, [accepted])).toEqual([NEW_KERNEL]);
+    } finally {
+      client.destroy();
+    }
   });
 });
 
