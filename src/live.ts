@@ -294,7 +294,7 @@ function detection(v: LiveValues | null): number | null {
   return detectionSeconds(v.idle, v.interval, v.count, v.userTimeout);
 }
 
-type Outcome = Pick<ProcessConnection, 'status' | 'before' | 'after' | 'error'>;
+export type Outcome = Pick<ProcessConnection, 'status' | 'before' | 'after' | 'error'>;
 
 /**
  * One socket through one holder's descriptor. The duplicate is checked to be
@@ -303,7 +303,7 @@ type Outcome = Pick<ProcessConnection, 'status' | 'before' | 'after' | 'error'>;
  * returning, whatever happens. pidfd_getfd opens it close-on-exec, so no
  * program this process starts can inherit it and keep the connection alive.
  */
-function change(holder: Holder, inode: number, values: Values, dryRun: boolean): Outcome {
+export function change(holder: Holder, inode: number, values: Values, dryRun: boolean): Outcome {
   let dup: number;
   try {
     dup = binding.pidfdGetfd(holder.pid, holder.fd);

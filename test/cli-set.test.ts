@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { binding } from '../src/native.js';
 import { capabilities, detectionTime, setProcessKeepalive } from '../src/index.js';
-import type { ProcessConnection, ProcessKeepaliveResult } from '../src/live.js';
+import { change, type ProcessConnection, type ProcessKeepaliveResult } from '../src/live.js';
 import { cli, hasCommand, isRoot, missing, readableCheckout, startHolder, titled, type HeldSocket, type Holder } from './cli-helpers.js';
 import type { KernelView } from './helpers.js';
 import { isolated, netnsTitle, skipNetns } from './netns.js';
@@ -424,6 +424,20 @@ describe('setProcessKeepalive, the same from code', () => {
     const done = setProcessKeepalive({ port, pid: holder.pid }, false);
     expect(done.connections.map((c) => c.status).sort()).toEqual(['applied', 'unchanged']);
     expect(kernelNow(holder)['v4-client']!.enabled).toBe(false);
+  });
+
+  it('touches nothing when the descriptor is not the socket /proc named, or is gone', () => {
+    const initial = kernelNow(holder);
+    const client = holder.socket('v4-client');
+    const values = { enabled: 1, idle: 33, interval: 3, count: 3, userTimeout: 0 };
+    // The process closed the descriptor and its number now names another socket.
+    const otherInode = Number(/\d+/.exec(readlinkSync(`/proc/${holder.pid}/fd/${holder.socket('v4-peer').fd}`))![0]);
+    expect(change({ pid: holder.pid, fd: client.fd }, otherInode, values, false)).toMatchObject({ status: 'failed', before: null, error: { code: 'ERR_FD_REUSED' } });
+    const closed = change({ pid: holder.pid, fd: 1000 }, otherInode, values, false);
+    expect(closed).toMatchObject({ status: 'failed', error: { code: 'EBADF', message: `process ${holder.pid} closed fd 1000 before its socket could be changed` } });
+    const exited = change({ pid: unusedPid(), fd: client.fd }, otherInode, values, false);
+    expect(exited).toMatchObject({ status: 'failed', error: { code: 'ESRCH' } });
+    expect(kernelNow(holder)).toEqual(initial);
   });
 
   it('gets a duplicate opened close-on-exec, which no child can inherit', () => {
