@@ -319,7 +319,13 @@ export function change(holder: Holder, inode: number, values: Values, dryRun: bo
     if (already(before, values)) return { status: 'unchanged', before, after: dryRun ? null : before, error: null };
     if (dryRun) return { status: 'would-apply', before, after: null, error: null };
     try {
-      binding.set(dup, values.enabled, values.idle, values.interval, values.count, values.userTimeout);
+      // A new idle re-arms a running keepalive timer, counted from the last
+      // packet heard, so on a connection silent for long it fires at once:
+      // interval, count and userTimeout go first, so that the probe it sends
+      // and the next check already use them (the native layer sets idle
+      // first, which is right for a socket whose timer is not yet running).
+      binding.set(dup, LEAVE, LEAVE, values.interval, values.count, values.userTimeout);
+      binding.set(dup, values.enabled, values.idle, LEAVE, LEAVE, LEAVE);
     } catch (error) {
       const e = error as NodeJS.ErrnoException;
       return { status: 'failed', before, after: read(dup), error: { code: errnoOf(e), message: e.message } };

@@ -388,10 +388,6 @@ describe('permissions: EPERM or EACCES per connection, exit 1, nothing changed',
 
 describe('setProcessKeepalive, the same from code', () => {
   freshHolder();
-  it('says in capabilities() that it can run here', () => {
-    expect(capabilities().otherProcesses).toEqual({ set: true, reason: null });
-  });
-
   it('sets one socket by pid and fd, and leaves no descriptor behind', () => {
     const initial = kernelNow(holder);
     const client = holder.socket('v4-client');
@@ -424,6 +420,13 @@ describe('setProcessKeepalive, the same from code', () => {
     const done = setProcessKeepalive({ port, pid: holder.pid }, false);
     expect(done.connections.map((c) => c.status).sort()).toEqual(['applied', 'unchanged']);
     expect(kernelNow(holder)['v4-client']!.enabled).toBe(false);
+  });
+});
+
+describe('setProcessKeepalive checks before it touches anything', () => {
+  sharedHolder();
+  it('says in capabilities() that it can run here', () => {
+    expect(capabilities().otherProcesses).toEqual({ set: true, reason: null });
   });
 
   it('touches nothing when the descriptor is not the socket /proc named, or is gone', () => {
