@@ -1,5 +1,6 @@
 // capabilities(): what this platform and this Node can set and read back, so
 // callers (and the command line tool) can adapt instead of catching errors.
+import { liveSupport } from './live.js';
 import { platform, type Field, type Range, type Readback } from './platform.js';
 
 export type { Range, Readback } from './platform.js';
@@ -30,6 +31,12 @@ export interface Capabilities {
   interval: FieldCapability;
   count: FieldCapability;
   userTimeout: FieldCapability;
+  /**
+   * setProcessKeepalive and `tcp-keepalive set` can change another running
+   * process's sockets (Linux 5.6+, pidfd_getfd); each call still needs
+   * ptrace rights over that process. reason says why not when set is false.
+   */
+  otherProcesses: { set: boolean; reason: string | null };
 }
 
 function field(name: Field): FieldCapability {
@@ -56,5 +63,6 @@ export function capabilities(): Capabilities {
     interval: field('interval'),
     count: field('count'),
     userTimeout: field('userTimeout'),
+    otherProcesses: liveSupport(),
   };
 }

@@ -15,3 +15,4 @@ export {
   type LossCause,
 } from './cause.js';
 export { getKeepaliveState, type KeepaliveState, type TcpState } from './state.js';
+export { setProcessKeepalive, type ProcessTarget, type ProcessKeepaliveOptions, type ProcessKeepaliveResult, type ProcessConnection, type LiveValues, type LiveError } from './live.js';

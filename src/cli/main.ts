@@ -5,15 +5,17 @@ import { UsageError } from './args.js';
 import * as check from './check.js';
 import * as defaults from './defaults.js';
 import * as ls from './ls.js';
+import * as set from './set.js';
 
-const commands: Record<string, { run(args: string[]): number; help: string }> = { ls, defaults, check };
+const commands: Record<string, { run(args: string[]): number; help: string }> = { ls, set, defaults, check };
 
 export const help = `Usage: tcp-keepalive <command> [options]
 
-See and check TCP keepalive settings.
+See, check and fix TCP keepalive settings.
 
 Commands:
   ls        every TCP connection with its keepalive state and values
+  set       change the keepalive of a running process's connections, live
   defaults  this network namespace's keepalive defaults and how to change them
   check     the detection time of a set of values, and warnings about them
 
@@ -36,7 +38,7 @@ function dispatch(argv: string[]): number {
       const topic = rest[0];
       if (topic === undefined) process.stdout.write(`${help}\n`);
       else if (commands[topic]) process.stdout.write(`${commands[topic].help}\n`);
-      else throw new UsageError(`unknown command '${topic}' (commands: ls, defaults, check)`);
+      else throw new UsageError(`unknown command '${topic}' (commands: ls, set, defaults, check)`);
       return 0;
     }
   }
@@ -52,7 +54,7 @@ function dispatch(argv: string[]): number {
     throw new UsageError(`${(error as Error).message.split('\n')[0]!.replace(/\. To specify .*/, '')} (see tcp-keepalive --help)`);
   }
   if (parsed.positionals.length > 0) {
-    throw new UsageError(`unknown command '${parsed.positionals[0]}' (commands: ls, defaults, check)`);
+    throw new UsageError(`unknown command '${parsed.positionals[0]}' (commands: ls, set, defaults, check)`);
   }
   if (parsed.values.help) {
     process.stdout.write(`${help}\n`);
@@ -62,7 +64,7 @@ function dispatch(argv: string[]): number {
     process.stdout.write(`${version()}\n`);
     return 0;
   }
-  throw new UsageError('missing command: ls, defaults or check (see tcp-keepalive --help)');
+  throw new UsageError('missing command: ls, set, defaults or check (see tcp-keepalive --help)');
 }
 
 /** Runs the command line and returns the exit status. */
