@@ -9,7 +9,7 @@ import { release } from 'node:os';
 import { commandOf, parseProcNetTcp, readTcpSockets, socketHolders, type Holder, type Holders, type ProcSocket } from './cli/proc.js';
 import { detectionSeconds } from './defaults.js';
 import { codedError, invalidArgType, invalidArgValue, outOfRange } from './errors.js';
-import { binding, Capability, Kind } from './native.js';
+import { Capability, Kind, native } from './native.js';
 import { fromObject, LEAVE, type KeepaliveOptions, type Values } from './options.js';
 import { TCP_STATES } from './tcp-states.js';
 
@@ -86,7 +86,7 @@ export function liveSupport(): { set: boolean; reason: string | null } {
   if (process.platform !== 'linux') {
     return { set: false, reason: `only Linux lets one process reach another's sockets (pidfd_getfd); this is ${process.platform}` };
   }
-  if (!(binding.capabilities & Capability.Pidfd)) {
+  if (!(native().capabilities & Capability.Pidfd)) {
     return { set: false, reason: 'this build of the native addon has no pidfd_getfd (its C library headers predate Linux 5.6)' };
   }
   const v = kernelVersion();
@@ -273,7 +273,7 @@ function failure(error: NodeJS.ErrnoException & { syscall?: string }, holder: Ho
 const out = new Int32Array(5);
 
 function read(fd: number): LiveValues {
-  binding.get(fd, out);
+  native().get(fd, out);
   return { enabled: out[0] === 1, idle: out[1]!, interval: out[2]!, count: out[3]!, userTimeout: out[4]! };
 }
 
@@ -306,12 +306,12 @@ export type Outcome = Pick<ProcessConnection, 'status' | 'before' | 'after' | 'e
 export function change(holder: Holder, inode: number, values: Values, dryRun: boolean): Outcome {
   let dup: number;
   try {
-    dup = binding.pidfdGetfd(holder.pid, holder.fd);
+    dup = native().pidfdGetfd(holder.pid, holder.fd);
   } catch (error) {
     return { status: 'failed', before: null, after: null, error: failure(error as NodeJS.ErrnoException, holder) };
   }
   try {
-    if (fstatSync(dup).ino !== inode || binding.kind(dup) !== Kind.Tcp) {
+    if (fstatSync(dup).ino !== inode || native().kind(dup) !== Kind.Tcp) {
       const message = `process ${holder.pid} reused fd ${holder.fd} for another file; nothing was changed`;
       return { status: 'failed', before: null, after: null, error: { code: 'ERR_FD_REUSED', message } };
     }
@@ -324,8 +324,8 @@ export function change(holder: Holder, inode: number, values: Values, dryRun: bo
       // interval, count and userTimeout go first, so that the probe it sends
       // and the next check already use them (the native layer sets idle
       // first, which is right for a socket whose timer is not yet running).
-      binding.set(dup, LEAVE, LEAVE, values.interval, values.count, values.userTimeout);
-      binding.set(dup, values.enabled, values.idle, LEAVE, LEAVE, LEAVE);
+      native().set(dup, LEAVE, LEAVE, values.interval, values.count, values.userTimeout);
+      native().set(dup, values.enabled, values.idle, LEAVE, LEAVE, LEAVE);
     } catch (error) {
       const e = error as NodeJS.ErrnoException;
       return { status: 'failed', before, after: read(dup), error: { code: errnoOf(e), message: e.message } };
@@ -334,7 +334,7 @@ export function change(holder: Holder, inode: number, values: Values, dryRun: bo
   } catch (error) {
     return { status: 'failed', before: null, after: null, error: failure(error as NodeJS.ErrnoException, holder) };
   } finally {
-    binding.close(dup);
+    native().close(dup);
   }
 }
 

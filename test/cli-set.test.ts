@@ -9,7 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { binding } from '../src/native.js';
+import { native } from '../src/native.js';
 import { capabilities, detectionTime, setProcessKeepalive } from '../src/index.js';
 import { change, type ProcessConnection, type ProcessKeepaliveResult } from '../src/live.js';
 import { cli, hasCommand, isRoot, missing, readableCheckout, startHolder, titled, type HeldSocket, type Holder } from './cli-helpers.js';
@@ -446,12 +446,12 @@ describe('setProcessKeepalive checks before it touches anything', () => {
   it('gets a duplicate opened close-on-exec, which no child can inherit', () => {
     // The kernel sets O_CLOEXEC on what pidfd_getfd returns; checked here on
     // the binding's own call, the one setProcessKeepalive makes.
-    const dup = binding.pidfdGetfd(holder.pid, holder.socket('v4-client').fd);
+    const dup = native().pidfdGetfd(holder.pid, holder.socket('v4-client').fd);
     try {
       const flags = /^flags:\s*(\d+)$/m.exec(readFileSync(`/proc/self/fdinfo/${dup}`, 'utf8'))![1]!;
       expect(Number.parseInt(flags, 8) & 0o2000000).toBe(0o2000000);
     } finally {
-      binding.close(dup);
+      native().close(dup);
     }
   });
 
