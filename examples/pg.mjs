@@ -1,6 +1,7 @@
 // PostgreSQL with node-postgres (pg): Client, Pool, or every connection to
 // the server's port. docs/recipes.md shows the region below.
 // #region recipe
+import net from 'node:net';
 import pg from 'pg';
 import { keepaliveFor, setDefaultKeepalive, setKeepalive } from 'tcp-keepalive';
 
@@ -8,22 +9,28 @@ import { keepaliveFor, setDefaultKeepalive, setKeepalive } from 'tcp-keepalive';
 // or a query is in flight: { idle: 60, interval: 10, count: 3, userTimeout: 90000 }.
 const keepalive = keepaliveFor(90);
 
-// One client: its socket exists before connect() and gets the settings as it connects.
+// pg's own `stream` option: each socket a Client opens (a Pool's too, and
+// those that replace retired ones) gets the settings as it connects.
+export function keepaliveStream(settings = keepalive) {
+  return () => {
+    const socket = new net.Socket();
+    setKeepalive(socket, settings);
+    return socket;
+  };
+}
+
 export async function connectClient(config, settings = keepalive) {
-  const client = new pg.Client(config);
+  const client = new pg.Client({ ...config, stream: keepaliveStream(settings) });
   // A dead server is now an error instead of a hang: without a listener it would end the process.
   client.on('error', (error) => console.error('postgres connection lost:', error.message));
-  setKeepalive(client.connection.stream, settings);
   await client.connect();
   return client;
 }
 
-// A pool: every connection it opens, including those that replace retired ones.
 export function createPool(config, settings = keepalive) {
-  const pool = new pg.Pool(config);
+  const pool = new pg.Pool({ ...config, stream: keepaliveStream(settings) });
   // An idle client's lost connection is emitted here; the pool then drops that client.
   pool.on('error', (error) => console.error('idle postgres connection lost:', error.message));
-  pool.on('connect', (client) => setKeepalive(client.connection.stream, settings));
   return pool;
 }
 

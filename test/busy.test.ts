@@ -49,7 +49,7 @@ describe.concurrent('a busy pg Pool whose server vanishes mid-traffic', () => {
     expect(result.first!.afterMs!).toBeLessThan(10_000 * 1.1);
     expect(result.first!.report).toMatchObject({ cause: 'user-timeout', code: 'ETIMEDOUT' });
     expect(result.first!.report!.summary).toContain('a request was in flight');
-  });
+  }, 90_000);
 
   it('with idle, interval and count alone (2/1/3, found in 5 s when idle): the query in flight is still pending after 20 s', async (ctx) => {
     skipUnless(ctx, why());
@@ -57,7 +57,7 @@ describe.concurrent('a busy pg Pool whose server vanishes mid-traffic', () => {
     console.log(`busy pg Pool, 2/1/3 without userTimeout: ${JSON.stringify(result.first)}`);
     expect(result.before.every((o) => o === 'ok')).toBe(true);
     expect(result.first?.outcome).toBe('pending');
-  });
+  }, 90_000);
 });
 
 describe('settings that leave a busy connection unprotected are named', () => {

@@ -58,7 +58,7 @@ describe('pg and PostgreSQL', () => {
     }
   });
 
-  it('Client: setKeepalive on client.connection.stream before connect()', async () => {
+  it("Client: the recipe's stream option, set before connect()", async () => {
     const client = (await connectClient(config(), ours)) as Client;
     try {
       await queryOn(client);
