@@ -1,7 +1,7 @@
 // Redis with ioredis: the connection and every reconnection, or every
 // connection to the server's port. docs/recipes.md shows the region below.
 // #region recipe
-import Redis from 'ioredis';
+import { Redis } from 'ioredis';
 import { keepaliveFor, setDefaultKeepalive, setKeepalive } from 'tcp-keepalive';
 
 // A server that vanishes is found within 90 s, whether the connection is idle

@@ -1,6 +1,7 @@
 // MySQL and MariaDB with mysql2 (promise API): one connection, a pool, or
 // every connection to the server's port. docs/recipes.md shows the region below.
 // #region recipe
+import net from 'node:net';
 import mysql from 'mysql2/promise';
 import { keepaliveFor, setDefaultKeepalive, setKeepalive } from 'tcp-keepalive';
 
@@ -8,21 +9,28 @@ import { keepaliveFor, setDefaultKeepalive, setKeepalive } from 'tcp-keepalive';
 // or a query is in flight: { idle: 60, interval: 10, count: 3, userTimeout: 90000 }.
 const keepalive = keepaliveFor(90);
 
-// One connection: connection.connection is the driver's own, with the socket.
+// mysql2's own `stream` option: each connection (a pool's too, including
+// those that replace idle ones it closed) opens its socket here, as the
+// driver would, with the settings.
+export function keepaliveStream(settings = keepalive) {
+  return ({ config }) => {
+    const socket = net.connect(config.port, config.host);
+    socket.setNoDelay(true);
+    setKeepalive(socket, settings);
+    return socket;
+  };
+}
+
 export async function connect(options, settings = keepalive) {
-  const connection = await mysql.createConnection(options);
+  const connection = await mysql.createConnection({ ...options, stream: keepaliveStream(settings) });
   // A dead server is now an error instead of a hang: without a listener it would end the process.
   connection.on('error', (error) => console.error('mysql connection lost:', error.message));
-  setKeepalive(connection.connection.stream, settings);
   return connection;
 }
 
-// A pool: every connection it opens, including those that replace idle ones
-// it closed. The pool listens for its connections' errors and drops them.
+// The pool listens for its connections' errors itself and drops them.
 export function createPool(options, settings = keepalive) {
-  const pool = mysql.createPool(options);
-  pool.on('connection', (connection) => setKeepalive(connection.stream, settings));
-  return pool;
+  return mysql.createPool({ ...options, stream: keepaliveStream(settings) });
 }
 
 // Or leave the driver alone: every connection this process opens to the

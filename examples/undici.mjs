@@ -13,6 +13,7 @@ const keepalive = keepaliveFor(90);
 // An Agent whose connector applies the settings to each new socket (HTTP/1.1
 // and, with allowH2, HTTP/2). Pass it as `dispatcher`, or make it what the
 // global fetch uses with undici's setGlobalDispatcher(agent).
+/** @param {import('undici').Agent.Options} [options] */
 export function createAgent(options = {}, settings = keepalive) {
   // undici would build this connector itself from these options.
   const connect = buildConnector({ allowH2: options.allowH2, ...options.connect });
@@ -25,7 +26,7 @@ export function createAgent(options = {}, settings = keepalive) {
           setKeepalive(socket, settings);
         } catch (failure) {
           socket.destroy();
-          return callback(failure, null);
+          return callback(/** @type {Error} */ (failure), null);
         }
         callback(null, socket);
       });
