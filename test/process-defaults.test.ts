@@ -244,6 +244,26 @@ describe('accepted sockets and the filter', () => {
     client.destroy();
   });
 
+  it("a setKeepAlive the application had wrapped on the socket itself (instrumentation, a spy) still sees every call, and a shorter idle it lets through takes effect", async () => {
+    setDefaultKeepalive(ours);
+    const client = new net.Socket();
+    const calls: unknown[][] = [];
+    const own = client.setKeepAlive;
+    client.setKeepAlive = function spy(this: net.Socket, ...args: Parameters<net.Socket['setKeepAlive']>) {
+      calls.push(args);
+      return own.apply(this, args);
+    };
+    client.connect(netPort, '127.0.0.1');
+    await once(client, 'connect');
+    client.setKeepAlive(true, 4000);
+    client.setKeepAlive(true, 200_000);
+    expect(calls).toEqual([[true, 4000], [true, 200_000]]);
+    expect(kernel(client)).toEqual({ enabled: true, ...ours, idle: 4 });
+    // The package put nothing of its own on the socket: the spy is still the application's.
+    expect(client.setKeepAlive.name).toBe('spy');
+    client.destroy();
+  });
+
   it('an explicit setKeepalive holds against every setKeepAlive, shorter ones included', async () => {
     const client = net.connect(netPort, '127.0.0.1');
     setKeepalive(client, ours);

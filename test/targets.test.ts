@@ -21,6 +21,9 @@ describe('destroyed sockets', () => {
     pair.client.destroy();
     expect(() => setKeepalive(pair.client, settings)).toThrow(code('ERR_SOCKET_CLOSED'));
     expect(() => getKeepalive(pair.client)).toThrow(code('ERR_SOCKET_CLOSED'));
+    // Each message says what the call was for.
+    expect(() => setKeepalive(pair.client, settings)).toThrow('no connection to set keepalive on');
+    expect(() => getKeepalive(pair.client)).toThrow('no connection to read keepalive from');
     await pair.close();
   });
 });

@@ -186,3 +186,44 @@ describe('targets that cannot be read yet', () => {
     }
   });
 });
+
+describe('values that look like the wrong unit', () => {
+  it('idle or interval in whole thousands (milliseconds meant): TCP_KEEPALIVE_UNITS, once per distinct values, and the values still apply', async () => {
+    pair = await tcpPair();
+    setKeepalive(pair.client, { idle: 5000, interval: 10, count: 3, userTimeout: 5_030_000 });
+    setKeepalive(pair.client, { idle: 5000, interval: 10, count: 3, userTimeout: 5_030_000 });
+    await settle();
+    expect(seen.map((w) => w.code)).toEqual(['TCP_KEEPALIVE_UNITS']);
+    expect(seen[0]!.message).toBe('idle is 5000 s (1 h 23 min): idle is in seconds, not milliseconds. For 5 s, give idle: 5.');
+    setKeepalive(pair.client, { idle: 60, interval: 2000 });
+    await settle();
+    expect(seen.map((w) => w.code)).toEqual(['TCP_KEEPALIVE_UNITS', 'TCP_KEEPALIVE_UNITS']);
+    expect(seen[1]!.message).toContain('interval is 2000 s');
+  });
+
+  it('a userTimeout under a second next to an idle time (seconds meant)', async () => {
+    pair = await tcpPair();
+    setKeepalive(pair.client, { idle: 30, interval: 5, count: 3, userTimeout: 45 });
+    await settle();
+    expect(seen.map((w) => w.code)).toContain('TCP_KEEPALIVE_UNITS');
+    expect(seen.find((w) => w.code === 'TCP_KEEPALIVE_UNITS')!.message).toContain('userTimeout is 45 ms next to idle 30 s');
+  });
+
+  it('also for a process-wide rule, when it is added', async () => {
+    try {
+      setDefaultKeepalive({ idle: 7000, interval: 7, count: 3, userTimeout: 7_021_000 }, { ports: 1 });
+      await settle();
+      expect(seen.map((w) => w.code)).toEqual(['TCP_KEEPALIVE_UNITS']);
+    } finally {
+      setDefaultKeepalive(false);
+    }
+  });
+
+  it('round values that are seconds are not warned about', async () => {
+    pair = await tcpPair();
+    setKeepalive(pair.client, { idle: 900, interval: 60, count: 3, userTimeout: 1_080_000 });
+    setKeepalive(pair.client, { idle: 1001, interval: 1, count: 1, userTimeout: 1_002_000 });
+    await settle();
+    expect(seen).toEqual([]);
+  });
+});
