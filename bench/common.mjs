@@ -44,7 +44,7 @@ export function ensureBuilt() {
 export function loadAll() {
   return {
     pkg: require('tcp-keepalive'),
-    binding: require('./dist/native.js').binding,
+    binding: require('./dist/native.js').native(),
     floor: require('./bench/build/Release/floor.node'),
     netKeepalive: require('net-keepalive'),
     sockopt: require('sockopt'),

@@ -35,7 +35,7 @@ async function loop(subject, calls) {
     for (let i = 0; i < calls; i++) sockopt.getsockopt(client, 6, 4);
   } else {
     const { setKeepalive, getKeepalive } = require('tcp-keepalive');
-    const { binding } = require('./dist/native.js');
+    const binding = require('./dist/native.js').native();
     const out = new Int32Array(5);
     const info = new Float64Array(binding.infoFields);
     const attempt = (fn) => {
