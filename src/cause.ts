@@ -25,11 +25,15 @@ const channel = diagnostics.channel(CONNECTION_LOST_CHANNEL);
  *   request or query was in flight when the peer went silent).
  * - 'retransmissions': sent data stayed unacknowledged until the system's
  *   retransmission limit (net.ipv4.tcp_retries2), no user timeout being set.
+ * - 'peer-not-reading': the peer kept acknowledging but stopped reading, so
+ *   its receive window stayed closed with data waiting to be sent, for longer
+ *   than TCP_USER_TIMEOUT (Linux applies it to zero-window probing too): a
+ *   live but stalled peer, not a vanished one.
  * - 'reset': the peer, or a middlebox on the path, reset the connection
  *   (ECONNRESET; EPIPE when the peer had closed first).
  * - 'timeout': timed out, with no TCP_INFO on this platform to say which way.
  */
-export type LossCause = 'keepalive' | 'user-timeout' | 'retransmissions' | 'reset' | 'timeout';
+export type LossCause = 'keepalive' | 'user-timeout' | 'retransmissions' | 'peer-not-reading' | 'reset' | 'timeout';
 
 export interface ConnectionLost {
   cause: LossCause;
@@ -97,10 +101,14 @@ function summarize(r: Omit<ConnectionLost, 'summary'>): string {
       return `the peer stopped acknowledging data sent to it (a request was in flight)${silent}: ${plural(r.retransmits ?? 0, 'retransmission')}, ended by TCP_USER_TIMEOUT (${s?.userTimeout} ms)`;
     case 'retransmissions':
       return `the peer stopped acknowledging data sent to it (a request was in flight)${silent}: ${plural(r.retransmits ?? 0, 'retransmission')}, ended by the system's retransmission limit (net.ipv4.tcp_retries2); set userTimeout to end it sooner`;
+    case 'peer-not-reading':
+      return `the peer kept answering but stopped reading: its receive window stayed closed with data waiting to be sent for longer than TCP_USER_TIMEOUT (${s?.userTimeout} ms); raise userTimeout above the longest pause a healthy peer may take`;
     case 'reset':
       return `reset by the peer or a middlebox on the path (${r.code})${silent}`;
     default:
-      return `timed out (${r.code}); this platform gives no TCP_INFO to say whether by keepalive or retransmission`;
+      return r.probes === null
+        ? `timed out (${r.code}); this platform gives no TCP_INFO to say whether by keepalive or retransmission`
+        : `timed out (${r.code}) with no keepalive probe unanswered and nothing in flight${silent}`;
   }
 }
 
@@ -115,6 +123,10 @@ function classify(code: string, probes: number | null, retransmits: number | nul
   if (probes === null || retransmits === null) return 'timeout';
   if (retransmits > 0 || (unacked ?? 0) > 0) return userTimeout ? 'user-timeout' : 'retransmissions';
   if (probes > 0) return 'keepalive';
+  // Timed out with nothing unacknowledged and every probe answered: the only
+  // way there is the user timeout over zero-window probing, a peer that is
+  // reachable but does not read.
+  if (code === 'ETIMEDOUT' && userTimeout) return 'peer-not-reading';
   return 'timeout';
 }
 

@@ -24,6 +24,7 @@ interface Outcome {
   ownDestroy?: Record<string, boolean>;
   probesBeforeWrite?: number;
   wroteAtMs?: number;
+  patientAlive?: boolean;
 }
 
 const scenarios: Record<string, Record<string, number>> = {
@@ -32,6 +33,7 @@ const scenarios: Record<string, Record<string, number>> = {
   // Set in the namespace only: about 4 s instead of about 15 minutes.
   retransmissions: { 'net.ipv4.tcp_retries2': 2 },
   mixed: {},
+  'not-reading': {},
   reset: {},
   epipe: {},
 };
@@ -140,6 +142,29 @@ describe.skipIf(skip)(netnsTitle('causes of death, each in its own network names
     expect(r.summary).toMatch(/^the peer stopped acknowledging data sent to it \(a request was in flight\), nothing heard from it for \d+\.\d s: \d+ retransmissions?, ended by TCP_USER_TIMEOUT \(2500 ms\)$/);
     expect(r.summary).not.toContain('keepalive probe');
     expectPublished('mixed', ['mixed.client']);
+  });
+
+  it('peer-not-reading: a live peer that stops reading is ended by the user timeout too, and the report says it was alive', () => {
+    const o = outcomes['not-reading']!;
+    const e = o.errors['stalled.client']!;
+    const r = lost('not-reading', 'stalled.client');
+    expect(e.code).toBe('ETIMEDOUT');
+    expect(r.cause).toBe('peer-not-reading');
+    expect(r.settings).toEqual(o.before['stalled.client']);
+    // Every zero-window probe was answered, nothing was left unacknowledged.
+    expect(r.probes).toBe(0);
+    expect(r.retransmits).toBe(0);
+    expect(r.unacked).toBe(0);
+    expect(r.lastAckReceivedMs!).toBeLessThan(2000);
+    // The user timeout, counted from the closed window (the write filled it at once).
+    expect(e.atMs - o.wroteAtMs!).toBeGreaterThanOrEqual(2000);
+    expect(e.atMs - o.wroteAtMs!).toBeLessThan(2000 * 2);
+    expect(r.summary).toContain('stopped reading');
+    expect(r.summary).toContain('TCP_USER_TIMEOUT (2000 ms)');
+    // The same stall without a user timeout is left alone.
+    expect(o.patientAlive).toBe(true);
+    expect(o.errors['patient.client']).toBeUndefined();
+    expectPublished('not-reading', ['stalled.client']);
   });
 
   it("retransmissions: data in flight until the system's limit, no user timeout", () => {
