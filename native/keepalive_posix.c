@@ -134,10 +134,14 @@ int tka_kind(int fd, int *kind, tka_where *where) {
 
 int tka_set(int fd, const tka_values *values, tka_where *where) {
   tka_values v = *values;
-  /* The TCP options first and SO_KEEPALIVE last, so the timer that
-   * SO_KEEPALIVE arms starts from the new idle time. */
-  for (int i = 1; i <= 5; i++) {
-    int slot = i % 5;
+  /* Interval, count and user timeout first, then idle, then SO_KEEPALIVE.
+   * On a connection with keepalive already on, a new idle re-arms the timer
+   * at once when the connection has been silent for longer than it, so the
+   * probes it starts must already find the new interval and count; and
+   * SO_KEEPALIVE last arms the timer from the new idle time. */
+  static const int order[5] = {2, 3, 4, 1, 0};
+  for (int i = 0; i < 5; i++) {
+    int slot = order[i];
     int value = *tka_slot(&v, slot);
     if (value == TKA_LEAVE) continue;
     const tka_option *o = &tka_options[slot];
