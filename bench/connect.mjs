@@ -9,7 +9,8 @@
 //            each accepted socket) and one raw setsockopt per field on each
 //            client socket from its 'connect' listener
 //   defaults setDefaultKeepalive(SETTINGS): the package, process-wide
-//   loaded   the package's hooks in, no rule (setDefaultKeepalive, then removed)
+//   preload  the preload (--require register.js) with TCP_KEEPALIVE_IDLE,
+//            _INTERVAL, _COUNT, _USER_TIMEOUT and _PORTS (the server's port)
 //
 // A cycle: the client connects, the server accepts and closes at once, the
 // client sees the close. CONCURRENCY cycles are in flight at a time.
@@ -25,26 +26,22 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import net from 'node:net';
 import { createInterface } from 'node:readline';
-import { require } from './common.mjs';
+import { require, root } from './common.mjs';
 
 export const SETTINGS = { idle: 60, interval: 10, count: 3, userTimeout: 90_000 };
-export const MODES = ['off', 'floor', 'defaults', 'loaded'];
+export const MODES = ['off', 'floor', 'defaults', 'preload'];
 const CONCURRENCY = 8;
 
 async function setup(mode) {
   let onClient = null;
   let floor = null;
   if (mode === 'floor') floor = require('./bench/build/Release/floor.node');
-  if (mode === 'defaults' || mode === 'loaded') {
-    const { setDefaultKeepalive } = require('tcp-keepalive');
-    const remove = setDefaultKeepalive(SETTINGS);
-    if (mode === 'loaded') remove();
-  }
+  if (mode === 'defaults') require('tcp-keepalive').setDefaultKeepalive(SETTINGS);
   const server = net.createServer((socket) => {
     socket.on('error', () => {});
     socket.destroy();
   });
-  server.listen(0, '127.0.0.1', 511);
+  server.listen(Number(process.env.BENCH_PORT ?? 0), '127.0.0.1', 511);
   await once(server, 'listening');
   const s = SETTINGS;
   if (floor) {
@@ -94,9 +91,37 @@ function median(values) {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/** A port free now, for the preload's TCP_KEEPALIVE_PORTS. */
+async function freePort() {
+  const server = net.createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address();
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+/** How to start a process for mode: node's arguments before the script, and its environment. */
+async function processFor(mode) {
+  if (mode !== 'preload') return { args: [], env: process.env };
+  const port = await freePort();
+  const s = SETTINGS;
+  const env = {
+    ...process.env,
+    BENCH_PORT: String(port),
+    TCP_KEEPALIVE_IDLE: String(s.idle),
+    TCP_KEEPALIVE_INTERVAL: String(s.interval),
+    TCP_KEEPALIVE_COUNT: String(s.count),
+    TCP_KEEPALIVE_USER_TIMEOUT: String(s.userTimeout),
+    TCP_KEEPALIVE_PORTS: String(port),
+  };
+  return { args: ['--require', join(root, 'register.js')], env };
+}
+
 /** A worker process for mode, answering one batch at a time. */
-function spawnWorker(mode) {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'worker', mode], { stdio: ['pipe', 'pipe', 'inherit'] });
+async function spawnWorker(mode) {
+  const how = await processFor(mode);
+  const child = spawn(process.execPath, [...how.args, fileURLToPath(import.meta.url), 'worker', mode], { stdio: ['pipe', 'pipe', 'inherit'], env: how.env });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   return {
     mode,
@@ -141,10 +166,11 @@ export async function measureConnect({ rounds, cycles }) {
 }
 
 /** System calls per cycle, by name, from strace -c -f at two cycle counts (their difference cancels start-up). */
-export function countSyscalls(mode, low = 500, high = 1500) {
+export async function countSyscalls(mode, low = 500, high = 1500) {
+  const how = await processFor(mode);
   const counts = [low, high].map((n) => {
     const out = join(tmpdir(), `tcp-keepalive-strace-${process.pid}-${mode}-${n}`);
-    const r = spawnSync('strace', ['-f', '-c', '-o', out, process.execPath, fileURLToPath(import.meta.url), 'cycles', mode, String(n)], { encoding: 'utf8' });
+    const r = spawnSync('strace', ['-f', '-c', '-o', out, process.execPath, ...how.args, fileURLToPath(import.meta.url), 'cycles', mode, String(n)], { encoding: 'utf8', env: how.env });
     if (r.error || r.status !== 0) return null;
     const table = new Map();
     for (const line of readFileSync(out, 'utf8').split('\n')) {
