@@ -5,7 +5,13 @@ export default defineConfig({
   resolve: {
     // examples/ import the package by name, as users do; under test that name
     // is the source, the same module instance the tests themselves import.
-    alias: [{ find: /^tcp-keepalive$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) }],
+    // The entry point (src/index.ts) loads src/api.ts with require() on first
+    // use, which finds only the compiled dist/: the source's tests import the
+    // API directly, and test/loading.test.ts checks the entry point as built.
+    alias: [
+      { find: /^tcp-keepalive$/, replacement: fileURLToPath(new URL('./src/api.ts', import.meta.url)) },
+      { find: /^(\.\.\/)+src\/index\.js$/, replacement: fileURLToPath(new URL('./src/api.ts', import.meta.url)) },
+    ],
   },
   test: {
     include: ['test/**/*.test.ts'],

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { root, tcpPair } from './common.mjs';
 
 const require = createRequire(`${root}/package.json`);
-const { binding } = require('./dist/native.js');
+const binding = require('./dist/native.js').native();
 const pkg = require('tcp-keepalive');
 const ROUNDS = Number(process.argv[2] ?? 15);
 

@@ -174,6 +174,28 @@ function detect(): Platform {
   });
 }
 
+/**
+ * The options a build for each system has: every one the system has (all
+ * four on Linux, with glibc and musl alike; no TCP_USER_TIMEOUT on macOS and
+ * FreeBSD). For judging values without a socket to set them on.
+ */
+const SYSTEM_OPTIONS: Partial<Record<NodeJS.Platform, number>> = {
+  linux: Capability.Idle | Capability.Interval | Capability.Count | Capability.UserTimeout,
+  darwin: Capability.Idle | Capability.Interval | Capability.Count,
+  freebsd: Capability.Idle | Capability.Interval | Capability.Count,
+};
+
+/**
+ * What this operating system accepts, without loading the binary where the
+ * system is known: the command line's `check` judges values this way, and
+ * needs no socket. Elsewhere it is platform().
+ */
+export function systemPlatform(): Platform {
+  const options = SYSTEM_OPTIONS[process.platform];
+  if (options === undefined && process.platform !== 'win32') return platform();
+  return describePlatform(process.platform, { capabilities: options ?? 0, nodeSetsIntervalAndCount: nodeSetsIntervalAndCount(), node: process.version });
+}
+
 let current: Platform | undefined;
 
 /** This system's description, made on first use (it loads the binary). */

@@ -3,7 +3,7 @@ import { common, integer, parse, UsageError } from './args.js';
 import { duration, styleFor } from './format.js';
 import { detectionSeconds, systemDefaults } from '../defaults.js';
 import { LEAVE } from '../options.js';
-import { platform, type Field } from '../platform.js';
+import { systemPlatform, type Field } from '../platform.js';
 import { unitMistakes } from '../warnings.js';
 
 export const help = `Usage: tcp-keepalive check [--idle S] [--interval S] [--count N]
@@ -77,7 +77,7 @@ const FLAG: Record<Field, string> = { idle: 'idle', interval: 'interval', count:
  * tcp_keepalive_probes to 200).
  */
 function validate(given: Partial<Record<Field, number>>): void {
-  const { ranges, os } = platform();
+  const { ranges, os } = systemPlatform();
   for (const field of ['idle', 'interval', 'count', 'userTimeout'] as const) {
     const value = given[field];
     if (value === undefined) continue;
@@ -104,13 +104,12 @@ export function check(given: Partial<Record<Field, number>>): CheckReport {
 
   const warnings: CheckWarning[] = [];
   if (values.userTimeout === 0) {
-    const why = platform().ranges.userTimeout
-      ? 'no userTimeout'
-      : `this platform (${platform().os}) has no TCP_USER_TIMEOUT`;
+    const { ranges, os } = systemPlatform();
+    const why = ranges.userTimeout ? 'no userTimeout' : `this platform (${os}) has no TCP_USER_TIMEOUT`;
     warnings.push({
       code: 'NO_USER_TIMEOUT',
       field: 'userTimeout',
-      message: `${why}: keepalive does not probe while sent data is unacknowledged, so a connection with a request in flight to a peer that vanished is not covered (only net.ipv4.tcp_retries2, about 15 min, ends it)${platform().ranges.userTimeout ? '; add --user-timeout, e.g. ' + (values.idle + values.interval * values.count) * 1000 : ''}`,
+      message: `${why}: keepalive does not probe while sent data is unacknowledged, so a connection with a request in flight to a peer that vanished is not covered (only net.ipv4.tcp_retries2, about 15 min, ends it)${ranges.userTimeout ? '; add --user-timeout, e.g. ' + (values.idle + values.interval * values.count) * 1000 : ''}`,
     });
   }
   for (const found of unitMistakes({

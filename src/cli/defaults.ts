@@ -2,7 +2,7 @@
 // they add up to, and how to change them.
 import { common, parse } from './args.js';
 import { duration, styleFor } from './format.js';
-import { detectionTime, systemDefaults, type SystemDefaults } from '../defaults.js';
+import { detectionSeconds, systemDefaults, type SystemDefaults } from '../defaults.js';
 
 export const help = `Usage: tcp-keepalive defaults [--json]
 
@@ -26,15 +26,10 @@ export interface DefaultsReport extends SystemDefaults {
 
 export function report(): DefaultsReport {
   const d = systemDefaults();
-  let time: number;
-  try {
-    time = detectionTime(d);
-  } catch {
-    // A sysctl may hold what setsockopt refuses (tcp_keepalive_probes up
-    // to 255); the kernel still probes with it, plainly idle + interval * count.
-    time = d.idle + d.interval * d.count;
-  }
-  return { ...d, detectionTime: time };
+  // The kernel's own values, taken as they are (a sysctl may hold what
+  // setsockopt refuses, such as tcp_keepalive_probes up to 255): with no
+  // user timeout the kernel probes for idle + interval * count.
+  return { ...d, detectionTime: detectionSeconds(d.idle, d.interval, d.count, 0) };
 }
 
 export function render(r: DefaultsReport, linux: boolean, bold: (t: string) => string): string {

@@ -1,13 +1,22 @@
 // The `tcp-keepalive` command: picks the subcommand, and turns every failure
 // into one line on stderr and an exit status instead of a stack trace.
+// Each subcommand's module is loaded only when it runs (or its help is
+// asked for), so `--help` loads this file and `check` never loads what `ls`
+// needs; only `ls` and `set` load the native binary.
 import { parseArgs } from 'node:util';
 import { UsageError } from './args.js';
-import * as check from './check.js';
-import * as defaults from './defaults.js';
-import * as ls from './ls.js';
-import * as set from './set.js';
 
-const commands: Record<string, { run(args: string[]): number; help: string }> = { ls, set, defaults, check };
+interface Command {
+  run(args: string[]): number;
+  help: string;
+}
+
+const commands: Record<string, () => Command> = {
+  ls: () => require('./ls.js') as Command,
+  set: () => require('./set.js') as Command,
+  defaults: () => require('./defaults.js') as Command,
+  check: () => require('./check.js') as Command,
+};
 
 export const help = `Usage: tcp-keepalive <command> [options]
 
@@ -32,12 +41,12 @@ function version(): string {
 function dispatch(argv: string[]): number {
   const [name, ...rest] = argv;
   if (name !== undefined) {
-    const command = commands[name];
-    if (command) return command.run(rest);
+    const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
+    if (command) return command().run(rest);
     if (name === 'help') {
       const topic = rest[0];
       if (topic === undefined) process.stdout.write(`${help}\n`);
-      else if (commands[topic]) process.stdout.write(`${commands[topic].help}\n`);
+      else if (Object.hasOwn(commands, topic)) process.stdout.write(`${commands[topic]!().help}\n`);
       else throw new UsageError(`unknown command '${topic}' (commands: ls, set, defaults, check)`);
       return 0;
     }
