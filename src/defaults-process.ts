@@ -21,6 +21,7 @@ import diagnostics from 'node:diagnostics_channel';
 import net from 'node:net';
 import { debug } from './debug.js';
 import { describe, invalidArgType, invalidArgValue, outOfRange } from './errors.js';
+import { publishesServerSocket, watchServerSockets } from './hooks.js';
 import { modeOf, rememberPeer, type Peer } from './managed.js';
 import { fromObject, isPlainObject, type KeepaliveOptions, type Values } from './options.js';
 import { applyPending, applyToHandle, hasPending, readFd, writeValues } from './socket.js';
@@ -274,10 +275,16 @@ function onServerSocket(message: unknown): void {
 
 let subscribed = false;
 
+const onAcceptedSocket = (socket: net.Socket): void => onServerSocket({ socket });
+
 function rulesChanged(): void {
   const active = rules.length > 0;
-  if (active && !subscribed) diagnostics.subscribe('net.server.socket', onServerSocket);
-  if (!active && subscribed) diagnostics.unsubscribe('net.server.socket', onServerSocket);
+  if (active !== subscribed) {
+    // Bun does not publish the channel: the hooks watch 'connection' instead.
+    if (!publishesServerSocket) watchServerSockets(active ? onAcceptedSocket : null);
+    else if (active) diagnostics.subscribe('net.server.socket', onServerSocket);
+    else diagnostics.unsubscribe('net.server.socket', onServerSocket);
+  }
   subscribed = active;
   refreshListeners();
 }
