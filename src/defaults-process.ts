@@ -142,8 +142,10 @@ function connectionInfo(direction: 'client' | 'server', socket: net.Socket, peer
     remoteAddress: peer ? { value: peer.address, enumerable: true } : lazy(() => socket.remoteAddress),
     remotePort: peer ? { value: peer.port, enumerable: true } : lazy(() => socket.remotePort),
     remoteFamily: peer ? { value: peer.family, enumerable: true } : lazy(() => socket.remoteFamily),
-    localAddress: lazy(() => socket.localAddress),
-    localPort: lazy(() => socket.localPort),
+    // Bun answers for the socket only once its 'connect' has run; its
+    // handle knows already.
+    localAddress: lazy(() => socket.localAddress ?? (handleOf(socket) as { localAddress?: string } | null | undefined)?.localAddress),
+    localPort: lazy(() => socket.localPort ?? (handleOf(socket) as { localPort?: number } | null | undefined)?.localPort),
   });
   return info as unknown as ConnectionInfo;
 }
