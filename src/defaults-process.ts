@@ -22,6 +22,7 @@ import net from 'node:net';
 import { debug } from './debug.js';
 import { describe, invalidArgType, invalidArgValue, outOfRange } from './errors.js';
 import { publishesServerSocket, watchServerSockets } from './hooks.js';
+import { checkRuntime } from './runtime.js';
 import { modeOf, rememberPeer, type Peer } from './managed.js';
 import { fromObject, isPlainObject, type KeepaliveOptions, type Values } from './options.js';
 import { applyPending, applyToHandle, hasPending, readFd, writeValues } from './socket.js';
@@ -358,6 +359,7 @@ function sortRules(): void {
 export function setDefaultKeepalive(options: false): void;
 export function setDefaultKeepalive(options: KeepaliveOptions, config?: DefaultKeepaliveConfig): () => void;
 export function setDefaultKeepalive(options: KeepaliveOptions | false, config?: DefaultKeepaliveConfig): (() => void) | void {
+  checkRuntime();
   if (options === false) {
     if (rules.length > 0) {
       rules = [];
