@@ -78,7 +78,7 @@ function kernelKind(target: net.Socket | net.Server, fd: number): void {
  */
 export function tcpFd(target: net.Socket | net.Server, handle: Handle): number {
   const fd = handle.fd;
-  if (handle[kCheckedFd] === fd) return fd as number;
+  if (fd !== undefined && handle[kCheckedFd] === fd) return fd as number;
   const kind = handleKind(handle);
   if (kind === 'unix' || kind === 'tty') throw notTcp(target, kind);
   if (typeof fd !== 'number' || fd < 0) {
