@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { invalidArgType } from './errors.js';
 import { parse, type KeepaliveOptions } from './options.js';
 import { platform, type Platform } from './platform.js';
-import { checkRuntime } from './runtime.js';
+import { checkRuntime, isServerTarget } from './runtime.js';
 import { complete, fromKernel, partialRequested, type PartialKeepaliveSettings, type ReadOptions } from './reading.js';
 import { getServer, setServer } from './server.js';
 import { getSocket, setSocket, type KeepaliveSettings } from './socket.js';
@@ -44,7 +44,7 @@ export function setKeepalive(target: Target, idle: number, interval?: number, co
 export function setKeepalive(target: Target, options: KeepaliveOptions | boolean | number, interval?: number, count?: number, userTimeout?: number): void {
   checkRuntime();
   const isSocket = target instanceof net.Socket;
-  if (!isSocket && !(target instanceof net.Server)) throw invalidArgType('target', EXPECTED, target);
+  if (!isSocket && !isServerTarget(target)) throw invalidArgType('target', EXPECTED, target);
   const values = parse(arguments.length, options, interval, count, userTimeout);
   checkGiven(values);
   if (isSocket) setSocket(target, values);
@@ -66,7 +66,7 @@ export function getKeepalive(target: Target, options?: ReadOptions): KeepaliveSe
 export function getKeepalive(target: Target, options?: ReadOptions): KeepaliveSettings | PartialKeepaliveSettings {
   checkRuntime();
   const isSocket = target instanceof net.Socket;
-  if (!isSocket && !(target instanceof net.Server)) throw invalidArgType('target', EXPECTED, target);
+  if (!isSocket && !isServerTarget(target)) throw invalidArgType('target', EXPECTED, target);
   // Where the kernel answers for every field (Linux), its reading is already
   // complete: skip the conversions below on this hot path.
   if (options === undefined && readsEverything(platform())) {
