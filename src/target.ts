@@ -3,6 +3,7 @@
 import type net from 'node:net';
 import { codedError } from './errors.js';
 import { native, Kind } from './native.js';
+import { kListenerHandle } from './runtime.js';
 
 /** The parts of Node's internal stream handles this package relies on. */
 export interface Handle {
@@ -14,7 +15,8 @@ export interface Handle {
 }
 
 export function handleOf(target: net.Socket | net.Server): Handle | null | undefined {
-  return (target as unknown as { _handle?: Handle | null })._handle;
+  // Bun's http.Server shows no handle; runtime.ts keeps its listener here.
+  return (target as unknown as { _handle?: Handle | null })._handle ?? (target as unknown as Record<symbol, Handle | undefined>)[kListenerHandle];
 }
 
 /** The TCP handle under a TLSWrap, or the handle itself. */
