@@ -25,7 +25,7 @@
 // Bun publishes no 'net.server.socket', so a server that was listening
 // before the package's first use is seen at its 'connection' event instead.
 import net from 'node:net';
-import { runtime } from './runtime.js';
+import { adoptBunListener, runtime } from './runtime.js';
 import type { Handle } from './target.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -258,6 +258,27 @@ export function watchServerSockets(listener: ((socket: net.Socket) => void) | nu
   };
 }
 
+/**
+ * Bun's http.Server listens in its own kRealListen, through Bun.serve: once
+ * it has, its listening descriptor is found and handed on as a server's
+ * handle would be, and dropped when the server closes (the number may then
+ * name another socket).
+ */
+function hookBunHttpListen(): void {
+  const get = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
+  const proto = (get?.('node:http') as { Server?: { prototype: Proto } } | undefined)?.Server?.prototype;
+  const key = proto && symbolNamed(proto, 'kRealListen');
+  if (!proto || key === undefined) return;
+  wrapMethod(proto, key as unknown as string, (original) =>
+    function listenWithKeepalive(this: net.Server, ...args: unknown[]): unknown {
+      const result = original.apply(this, args);
+      const handle = adoptBunListener(this);
+      if (handle) handlers!.listening(this, handle as Handle, false);
+      return result;
+    },
+  );
+}
+
 let installed = false;
 let tcpHooked = false;
 
@@ -281,6 +302,7 @@ export function installHooks(work: Handlers): void {
   } else if (runtime === 'bun') {
     const clientHandlers = bunClientHandlers();
     if (clientHandlers) wrapMethod(clientHandlers, 'open', hookBunOpen);
+    hookBunHttpListen();
   }
   const server = net.Server.prototype as unknown as Proto;
   // Node's _listen2; Bun's kRealListen, the same step under its own name.
