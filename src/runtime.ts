@@ -7,7 +7,7 @@ const versions = process.versions as Record<string, string | undefined>;
 
 export type Runtime = 'node' | 'bun' | 'deno';
 
-export const runtime: Runtime = versions.bun !== undefined ? 'bun' : versions.deno !== undefined ? 'deno' : 'node';
+export const runtime: Runtime = versions.deno !== undefined ? 'deno' : versions.bun !== undefined ? 'bun' : 'node';
 
 /** The runtime and its version, for messages. */
 export function runtimeName(): string {
