@@ -2,26 +2,149 @@
 // arrive already validated by the TypeScript layer; a wrong type here still
 // only throws, since node-addon-api checks every conversion.
 #include <napi.h>
-#include <uv.h>
 
 #include <string>
 
 #include "keepalive.h"
 
+#ifdef _WIN32
+#include <uv.h>
+#else
+#include <errno.h>
+#endif
+
 namespace {
 
+// The code and message Node gives for a system error number. On Windows
+// libuv maps WSA* codes, and node.exe exports it. On POSIX the mapping is
+// only -errno and a name, so it is done here: a binary that imports libuv
+// fails to load, or aborts at the first failed call, in runtimes that
+// implement N-API without libuv (Bun, Deno). Names and messages are libuv's,
+// so errors read exactly as they do from Node.
+struct SystemErrorName {
+  int code;  // what Node puts in `errno`
+  std::string name;
+  std::string message;
+};
+
+#ifdef _WIN32
+SystemErrorName NameSystemError(int err) {
+  const int code = uv_translate_sys_error(err);
+  return {code, uv_err_name(code), uv_strerror(code)};
+}
+#else
+struct ErrnoEntry {
+  int number;
+  const char *name;
+  const char *message;
+};
+
+#define TKA_ERRNO(name, message) {name, #name, message},
+const ErrnoEntry kErrnoNames[] = {
+    TKA_ERRNO(E2BIG, "argument list too long")
+    TKA_ERRNO(EACCES, "permission denied")
+    TKA_ERRNO(EADDRINUSE, "address already in use")
+    TKA_ERRNO(EADDRNOTAVAIL, "address not available")
+    TKA_ERRNO(EAFNOSUPPORT, "address family not supported")
+    TKA_ERRNO(EAGAIN, "resource temporarily unavailable")
+    TKA_ERRNO(EALREADY, "connection already in progress")
+    TKA_ERRNO(EBADF, "bad file descriptor")
+    TKA_ERRNO(EBUSY, "resource busy or locked")
+    TKA_ERRNO(ECANCELED, "operation canceled")
+    TKA_ERRNO(ECONNABORTED, "software caused connection abort")
+    TKA_ERRNO(ECONNREFUSED, "connection refused")
+    TKA_ERRNO(ECONNRESET, "connection reset by peer")
+    TKA_ERRNO(EDESTADDRREQ, "destination address required")
+    TKA_ERRNO(EEXIST, "file already exists")
+    TKA_ERRNO(EFAULT, "bad address in system call argument")
+    TKA_ERRNO(EFBIG, "file too large")
+    TKA_ERRNO(EHOSTUNREACH, "host is unreachable")
+    TKA_ERRNO(EINTR, "interrupted system call")
+    TKA_ERRNO(EINVAL, "invalid argument")
+    TKA_ERRNO(EIO, "i/o error")
+    TKA_ERRNO(EISCONN, "socket is already connected")
+    TKA_ERRNO(EISDIR, "illegal operation on a directory")
+    TKA_ERRNO(ELOOP, "too many symbolic links encountered")
+    TKA_ERRNO(EMFILE, "too many open files")
+    TKA_ERRNO(EMSGSIZE, "message too long")
+    TKA_ERRNO(ENAMETOOLONG, "name too long")
+    TKA_ERRNO(ENETDOWN, "network is down")
+    TKA_ERRNO(ENETUNREACH, "network is unreachable")
+    TKA_ERRNO(ENFILE, "file table overflow")
+    TKA_ERRNO(ENOBUFS, "no buffer space available")
+    TKA_ERRNO(ENODEV, "no such device")
+    TKA_ERRNO(ENOENT, "no such file or directory")
+    TKA_ERRNO(ENOMEM, "not enough memory")
+    TKA_ERRNO(ENOPROTOOPT, "protocol not available")
+    TKA_ERRNO(ENOSPC, "no space left on device")
+    TKA_ERRNO(ENOSYS, "function not implemented")
+    TKA_ERRNO(ENOTCONN, "socket is not connected")
+    TKA_ERRNO(ENOTDIR, "not a directory")
+    TKA_ERRNO(ENOTEMPTY, "directory not empty")
+    TKA_ERRNO(ENOTSOCK, "socket operation on non-socket")
+    TKA_ERRNO(ENOTSUP, "operation not supported on socket")
+    TKA_ERRNO(EOVERFLOW, "value too large for defined data type")
+    TKA_ERRNO(EPERM, "operation not permitted")
+    TKA_ERRNO(EPIPE, "broken pipe")
+    TKA_ERRNO(EPROTO, "protocol error")
+    TKA_ERRNO(EPROTONOSUPPORT, "protocol not supported")
+    TKA_ERRNO(EPROTOTYPE, "protocol wrong type for socket")
+    TKA_ERRNO(ERANGE, "result too large")
+    TKA_ERRNO(EROFS, "read-only file system")
+    TKA_ERRNO(ESHUTDOWN, "cannot send after transport endpoint shutdown")
+    TKA_ERRNO(ESPIPE, "invalid seek")
+    TKA_ERRNO(ESRCH, "no such process")
+    TKA_ERRNO(ETIMEDOUT, "connection timed out")
+    TKA_ERRNO(ETXTBSY, "text file is busy")
+    TKA_ERRNO(EXDEV, "cross-device link not permitted")
+    TKA_ERRNO(ENXIO, "no such device or address")
+    TKA_ERRNO(EMLINK, "too many links")
+    TKA_ERRNO(EHOSTDOWN, "host is down")
+    TKA_ERRNO(ENOTTY, "inappropriate ioctl for device")
+    TKA_ERRNO(EILSEQ, "illegal byte sequence")
+    TKA_ERRNO(ESOCKTNOSUPPORT, "socket type not supported")
+#ifdef ENONET
+    TKA_ERRNO(ENONET, "machine is not on the network")
+#endif
+#ifdef EREMOTEIO
+    TKA_ERRNO(EREMOTEIO, "remote I/O error")
+#endif
+#ifdef EFTYPE
+    TKA_ERRNO(EFTYPE, "inappropriate file type or format")
+#endif
+#ifdef ENODATA
+    TKA_ERRNO(ENODATA, "no data available")
+#endif
+#ifdef EUNATCH
+    TKA_ERRNO(EUNATCH, "protocol driver not attached")
+#endif
+// Linux has one number for both; macOS and the BSDs return EOPNOTSUPP
+// from setsockopt, which libuv leaves unnamed.
+#if defined(EOPNOTSUPP) && EOPNOTSUPP != ENOTSUP
+    TKA_ERRNO(EOPNOTSUPP, "operation not supported on socket")
+#endif
+};
+#undef TKA_ERRNO
+
+SystemErrorName NameSystemError(int err) {
+  for (const ErrnoEntry &entry : kErrnoNames) {
+    if (entry.number == err) return {-err, entry.name, entry.message};
+  }
+  // A number no table names: still a code to branch on, and the number.
+  return {-err, "UNKNOWN", "unknown system error " + std::to_string(-err)};
+}
+#endif
+
 // Throws the same shape of error Node gives for a failed system call:
-// code, errno (libuv's negative number), syscall, and the option's name.
-// libuv maps the system's number: -errno on POSIX, a WSA* code on Windows.
+// code, errno (negative on POSIX), syscall, and the option's name.
 void ThrowSystemError(Napi::Env env, int err, const tka_where &where) {
-  const int uv_err = uv_translate_sys_error(err);
-  std::string message = std::string(uv_err_name(uv_err)) + ": " +
-                        uv_strerror(uv_err) + ", " + where.syscall;
+  const SystemErrorName named = NameSystemError(err);
+  std::string message = named.name + ": " + named.message + ", " + where.syscall;
   if (where.option != nullptr) message += std::string(" ") + where.option;
   Napi::Error error = Napi::Error::New(env, message);
   Napi::Object object = error.Value();
-  object.Set("code", uv_err_name(uv_err));
-  object.Set("errno", uv_err);
+  object.Set("code", named.name);
+  object.Set("errno", named.code);
   object.Set("syscall", where.syscall);
   if (where.option != nullptr) object.Set("option", where.option);
   throw error;

@@ -9,6 +9,7 @@ import type net from 'node:net';
 import { invalidArgType } from './errors.js';
 import { modeOf, peerOf } from './managed.js';
 import { native, InfoField } from './native.js';
+import { runtime } from './runtime.js';
 import { tcpStateName } from './tcp-states.js';
 import type { KeepaliveSettings } from './socket.js';
 import { tcpHandle, type Handle } from './target.js';
@@ -106,9 +107,11 @@ function summarize(r: Omit<ConnectionLost, 'summary'>): string {
     case 'reset':
       return `reset by the peer or a middlebox on the path (${r.code})${silent}`;
     default:
-      return r.probes === null
-        ? `timed out (${r.code}); this platform gives no TCP_INFO to say whether by keepalive or retransmission`
-        : `timed out (${r.code}) with no keepalive probe unanswered and nothing in flight${silent}`;
+      if (r.probes !== null) return `timed out (${r.code}) with no keepalive probe unanswered and nothing in flight${silent}`;
+      // Bun closes the descriptor before the error reaches JavaScript.
+      return runtime === 'bun'
+        ? `timed out (${r.code}); Bun closes the socket before reporting the error, so its TCP_INFO cannot say whether by keepalive or retransmission`
+        : `timed out (${r.code}); this platform gives no TCP_INFO to say whether by keepalive or retransmission`;
   }
 }
 

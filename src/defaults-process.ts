@@ -21,6 +21,8 @@ import diagnostics from 'node:diagnostics_channel';
 import net from 'node:net';
 import { debug } from './debug.js';
 import { describe, invalidArgType, invalidArgValue, outOfRange } from './errors.js';
+import { publishesServerSocket, watchServerSockets } from './hooks.js';
+import { checkRuntime } from './runtime.js';
 import { modeOf, rememberPeer, type Peer } from './managed.js';
 import { fromObject, isPlainObject, type KeepaliveOptions, type Values } from './options.js';
 import { applyPending, applyToHandle, hasPending, readFd, writeValues } from './socket.js';
@@ -141,8 +143,10 @@ function connectionInfo(direction: 'client' | 'server', socket: net.Socket, peer
     remoteAddress: peer ? { value: peer.address, enumerable: true } : lazy(() => socket.remoteAddress),
     remotePort: peer ? { value: peer.port, enumerable: true } : lazy(() => socket.remotePort),
     remoteFamily: peer ? { value: peer.family, enumerable: true } : lazy(() => socket.remoteFamily),
-    localAddress: lazy(() => socket.localAddress),
-    localPort: lazy(() => socket.localPort),
+    // Bun answers for the socket only once its 'connect' has run; its
+    // handle knows already.
+    localAddress: lazy(() => socket.localAddress ?? (handleOf(socket) as { localAddress?: string } | null | undefined)?.localAddress),
+    localPort: lazy(() => socket.localPort ?? (handleOf(socket) as { localPort?: number } | null | undefined)?.localPort),
   });
   return info as unknown as ConnectionInfo;
 }
@@ -274,10 +278,16 @@ function onServerSocket(message: unknown): void {
 
 let subscribed = false;
 
+const onAcceptedSocket = (socket: net.Socket): void => onServerSocket({ socket });
+
 function rulesChanged(): void {
   const active = rules.length > 0;
-  if (active && !subscribed) diagnostics.subscribe('net.server.socket', onServerSocket);
-  if (!active && subscribed) diagnostics.unsubscribe('net.server.socket', onServerSocket);
+  if (active !== subscribed) {
+    // Bun does not publish the channel: the hooks watch 'connection' instead.
+    if (!publishesServerSocket) watchServerSockets(active ? onAcceptedSocket : null);
+    else if (active) diagnostics.subscribe('net.server.socket', onServerSocket);
+    else diagnostics.unsubscribe('net.server.socket', onServerSocket);
+  }
   subscribed = active;
   refreshListeners();
 }
@@ -349,6 +359,7 @@ function sortRules(): void {
 export function setDefaultKeepalive(options: false): void;
 export function setDefaultKeepalive(options: KeepaliveOptions, config?: DefaultKeepaliveConfig): () => void;
 export function setDefaultKeepalive(options: KeepaliveOptions | false, config?: DefaultKeepaliveConfig): (() => void) | void {
+  checkRuntime();
   if (options === false) {
     if (rules.length > 0) {
       rules = [];

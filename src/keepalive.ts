@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import { invalidArgType } from './errors.js';
 import { parse, type KeepaliveOptions } from './options.js';
 import { platform, type Platform } from './platform.js';
+import { checkRuntime, isServerTarget } from './runtime.js';
 import { complete, fromKernel, partialRequested, type PartialKeepaliveSettings, type ReadOptions } from './reading.js';
 import { getServer, setServer } from './server.js';
 import { getSocket, setSocket, type KeepaliveSettings } from './socket.js';
@@ -41,8 +42,9 @@ const EXPECTED = 'a net.Socket, tls.TLSSocket or a net, tls, http, https or http
 export function setKeepalive(target: Target, options: KeepaliveOptions | boolean): void;
 export function setKeepalive(target: Target, idle: number, interval?: number, count?: number, userTimeout?: number): void;
 export function setKeepalive(target: Target, options: KeepaliveOptions | boolean | number, interval?: number, count?: number, userTimeout?: number): void {
+  checkRuntime();
   const isSocket = target instanceof net.Socket;
-  if (!isSocket && !(target instanceof net.Server)) throw invalidArgType('target', EXPECTED, target);
+  if (!isSocket && !isServerTarget(target)) throw invalidArgType('target', EXPECTED, target);
   const values = parse(arguments.length, options, interval, count, userTimeout);
   checkGiven(values);
   if (isSocket) setSocket(target, values);
@@ -62,8 +64,9 @@ export function getKeepalive(target: Target): KeepaliveSettings;
 export function getKeepalive(target: Target, options: { partial: true }): PartialKeepaliveSettings;
 export function getKeepalive(target: Target, options?: ReadOptions): KeepaliveSettings | PartialKeepaliveSettings;
 export function getKeepalive(target: Target, options?: ReadOptions): KeepaliveSettings | PartialKeepaliveSettings {
+  checkRuntime();
   const isSocket = target instanceof net.Socket;
-  if (!isSocket && !(target instanceof net.Server)) throw invalidArgType('target', EXPECTED, target);
+  if (!isSocket && !isServerTarget(target)) throw invalidArgType('target', EXPECTED, target);
   // Where the kernel answers for every field (Linux), its reading is already
   // complete: skip the conversions below on this hot path.
   if (options === undefined && readsEverything(platform())) {

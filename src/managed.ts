@@ -3,6 +3,7 @@
 // (a socket that connects again gets a new, unmarked handle) and adds no
 // property, listener or method that application code could see on the
 // socket. hooks.ts reads it wherever Node reaches the handle.
+import { holdHandleClass } from './hooks.js';
 import type { Handle } from './target.js';
 
 /**
@@ -30,6 +31,7 @@ const kPeer = Symbol('tcp-keepalive.peer');
 type Marked = Handle & { [kMode]?: Mode; [kPeer]?: Peer };
 
 export function manage(tcp: Handle, mode: Mode): void {
+  holdHandleClass(tcp);
   (tcp as Marked)[kMode] = mode;
 }
 

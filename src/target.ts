@@ -3,6 +3,7 @@
 import type net from 'node:net';
 import { codedError } from './errors.js';
 import { native, Kind } from './native.js';
+import { kListenerHandle } from './runtime.js';
 
 /** The parts of Node's internal stream handles this package relies on. */
 export interface Handle {
@@ -14,7 +15,8 @@ export interface Handle {
 }
 
 export function handleOf(target: net.Socket | net.Server): Handle | null | undefined {
-  return (target as unknown as { _handle?: Handle | null })._handle;
+  // Bun's http.Server shows no handle; runtime.ts keeps its listener here.
+  return (target as unknown as { _handle?: Handle | null })._handle ?? (target as unknown as Record<symbol, Handle | undefined>)[kListenerHandle];
 }
 
 /** The TCP handle under a TLSWrap, or the handle itself. */
@@ -78,7 +80,7 @@ function kernelKind(target: net.Socket | net.Server, fd: number): void {
  */
 export function tcpFd(target: net.Socket | net.Server, handle: Handle): number {
   const fd = handle.fd;
-  if (handle[kCheckedFd] === fd) return fd as number;
+  if (fd !== undefined && handle[kCheckedFd] === fd) return fd as number;
   const kind = handleKind(handle);
   if (kind === 'unix' || kind === 'tty') throw notTcp(target, kind);
   if (typeof fd !== 'number' || fd < 0) {

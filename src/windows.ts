@@ -10,8 +10,9 @@ import { getSystemErrorMap } from 'node:util';
 import { codedError } from './errors.js';
 import { LEAVE, merge, type Values } from './options.js';
 import { platform } from './platform.js';
+import { runtime } from './runtime.js';
 import type { PartialKeepaliveSettings } from './reading.js';
-import { originals } from './hooks.js';
+import { originalSetKeepAlive } from './hooks.js';
 import { handleOf, isPipe, notTcp, tcpHandle, type Handle } from './target.js';
 
 /**
@@ -34,7 +35,10 @@ const kKnown = Symbol('tcp-keepalive.known');
 const kServerValues = Symbol('tcp-keepalive.serverValues');
 
 type Recorded = { [kKnown]?: Known };
-type SetKeepAlive = (this: Handle, enable: boolean, idle: number, interval?: number, count?: number) => number;
+type SetKeepAlive = (this: Handle, enable: boolean, idle: number, interval?: number, count?: number) => unknown;
+
+// Node's handles take the idle time in seconds, Bun's in milliseconds.
+const delayUnit = runtime === 'bun' ? 1000 : 1;
 
 const UNKNOWN: Known = Object.freeze({ enabled: null, idle: null, interval: null, count: null });
 
@@ -43,10 +47,18 @@ function known(tcp: Handle): Known {
   return (tcp as Recorded)[kKnown] ?? UNKNOWN;
 }
 
-function systemError(err: number): Error {
-  const [name, description] = getSystemErrorMap().get(err) ?? [`Unknown system error ${err}`, 'unknown error'];
-  const error = codedError(name, `${name}: ${description}, setsockopt (through Node's setKeepAlive)`);
-  return Object.assign(error, { errno: err, syscall: 'setsockopt' });
+/**
+ * What a handle's setKeepAlive answered, as an error, or null for success.
+ * Node's answers 0 or a negative errno; Bun's answers true or false.
+ */
+function failure(result: unknown): Error | null {
+  if (result === 0 || result === true || result === undefined) return null;
+  if (typeof result === 'number' && Number.isInteger(result)) {
+    const [name, description] = getSystemErrorMap().get(result) ?? ['UNKNOWN', `unknown system error ${result}`];
+    const error = codedError(name, `${name}: ${description}, setsockopt (through the runtime's setKeepAlive)`);
+    return Object.assign(error, { errno: result, syscall: 'setsockopt' });
+  }
+  return codedError('ERR_KEEPALIVE_FAILED', `The runtime's setKeepAlive refused the settings (it answered ${String(result)})`);
 }
 
 /** Node's own setKeepAlive of the TCP handle, past the package's hook, or a coded error. */
@@ -56,7 +68,7 @@ function nodeSetKeepAlive(target: net.Socket | net.Server, tcp: Handle): SetKeep
   if (typeof proto?.setKeepAlive !== 'function') {
     throw codedError('ERR_SOCKET_NO_FD', `This stream (${target.constructor.name}) is not backed by a TCP handle to set keepalive on`);
   }
-  return (originals.setKeepAlive ?? proto.setKeepAlive) as SetKeepAlive;
+  return (originalSetKeepAlive(tcp) ?? proto.setKeepAlive) as SetKeepAlive;
 }
 
 /**
@@ -95,8 +107,8 @@ export function applyWithoutFd(target: net.Socket | net.Server, handle: Handle, 
   const next: Known = { ...had };
   if (!onlyOff) {
     const p = plan(values, had);
-    const err = p.interval === null ? set.call(tcp, true, p.idle) : set.call(tcp, true, p.idle, p.interval, p.count ?? undefined);
-    if (err) throw systemError(err);
+    const err = failure(p.interval === null ? set.call(tcp, true, p.idle * delayUnit) : set.call(tcp, true, p.idle * delayUnit, p.interval, p.count ?? undefined));
+    if (err) throw err;
     next.enabled = true;
     next.idle = p.idle;
     if (p.interval !== null) {
@@ -106,8 +118,8 @@ export function applyWithoutFd(target: net.Socket | net.Server, handle: Handle, 
   }
   if (!values.enabled) {
     // SO_KEEPALIVE off; the values just written stay for a later turn on.
-    const err = set.call(tcp, false, 0);
-    if (err) throw systemError(err);
+    const err = failure(set.call(tcp, false, 0));
+    if (err) throw err;
     next.enabled = false;
   }
   (tcp as Recorded)[kKnown] = next;

@@ -11,6 +11,9 @@ import { keepaliveFor, type ConnectionLost } from '../src/index.js';
 import { isolated, netnsUnavailable } from './netns.js';
 import { initPostgres, scratchDir, serverBinary, skipUnless } from './setup/databases.js';
 
+// Where Bun truly differs from Node, a test is skipped there with its reason.
+const underBun = process.versions.bun !== undefined;
+
 interface Outcome {
   keepalive: object;
   before: string[];
@@ -34,7 +37,8 @@ describe.concurrent('a busy pg Pool whose server vanishes mid-traffic', () => {
 
   const why = () => netnsUnavailable || (postgres && 'reason' in postgres ? postgres.reason : undefined);
 
-  it("with the recipe's settings (keepaliveFor(10)): the query in flight fails within userTimeout + 10 %, reported as user-timeout", async (ctx) => {
+  // Bun closes the descriptor before the error reaches JavaScript: no TCP_INFO to tell user-timeout from keepalive.
+  it.skipIf(underBun)("with the recipe's settings (keepaliveFor(10)): the query in flight fails within userTimeout + 10 %, reported as user-timeout", async (ctx) => {
     skipUnless(ctx, why());
     const settings = keepaliveFor(10);
     expect(settings).toEqual({ idle: 7, interval: 1, count: 3, userTimeout: 10_000 });
@@ -71,7 +75,8 @@ describe('settings that leave a busy connection unprotected are named', () => {
   const debugOf = (call: string) =>
     spawnSync(process.execPath, ['-e', script(call)], { encoding: 'utf8', env: { ...process.env, NODE_DEBUG: 'tcp-keepalive' } }).stderr;
 
-  it('NODE_DEBUG=tcp-keepalive says so for setKeepalive and for a process-wide rule without userTimeout', () => {
+  // Bun's util.debuglog does not read NODE_DEBUG.
+  it.skipIf(underBun)('NODE_DEBUG=tcp-keepalive says so for setKeepalive and for a process-wide rule without userTimeout', () => {
     expect(debugOf("setKeepalive(socket, { idle: 2, interval: 1, count: 3 })")).toMatch(/keepalive on \(idle=2 interval=1 count=3\): no userTimeout: .*in flight/);
     expect(debugOf("setDefaultKeepalive({ idle: 60, interval: 10, count: 3 })")).toMatch(/idle=60 interval=10 count=3.*no userTimeout/);
   });

@@ -34,7 +34,8 @@ export function cli(args: string[], options: { prefix?: string[]; env?: NodeJS.P
   const prefix = options.prefix ?? [];
   const base = options.base ?? root;
   const argv = [...prefix, process.execPath, path.join(base, BIN), ...args];
-  const spawnOptions: SpawnSyncOptions = { cwd: base, encoding: 'utf8', env: clean({ ...process.env, ...options.env }), timeout: 20_000 };
+  // The machine-wide list can pass the 1 MB default on a busy machine.
+  const spawnOptions: SpawnSyncOptions = { cwd: base, encoding: 'utf8', env: clean({ ...process.env, ...options.env }), timeout: 20_000, maxBuffer: 64 * 1024 * 1024 };
   const r = spawnSync(argv[0]!, argv.slice(1), spawnOptions);
   if (r.error) throw r.error;
   return { status: r.status, stdout: String(r.stdout), stderr: String(r.stderr) };

@@ -16,6 +16,9 @@ import { cli, hasCommand, isRoot, missing, readableCheckout, startHolder, titled
 import type { KernelView } from './helpers.js';
 import { isolated, netnsTitle, skipNetns } from './netns.js';
 
+// Where Bun truly differs from Node, a check is skipped there with its reason.
+const underBun = process.versions.bun !== undefined;
+
 interface SetOutput extends ProcessKeepaliveResult {
   dryRun: boolean;
   settings: Record<string, unknown>;
@@ -538,6 +541,8 @@ describe.skipIf(skipNetns)(netnsTitle('the point of it: a service hung on a vani
         const c = result.connections[name]!;
         expect(c.error, name).toBe('ETIMEDOUT');
         // From the moment the command started, since it sets the values somewhere within its run.
+        // Bun's process.hrtime counts from each process's start: the fixture's clock cannot be compared with this one.
+        if (underBun) continue;
         const after = (c.atMs! - setAt) / 1000;
         expect(after, `${name} dropped ${after} s after set`).toBeLessThanOrEqual(detection * 1.1);
         expect(after, name).toBeGreaterThan(0);

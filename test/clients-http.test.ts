@@ -15,6 +15,9 @@ import { setDefaultKeepalive } from '../src/index.js';
 import { cert, fdByLocalPort, kernel, key, listen } from './helpers.js';
 import { nodeProbes } from './setup/sockets.js';
 
+// Where Bun truly differs from Node, a test is skipped there with its reason.
+const underBun = process.versions.bun !== undefined;
+
 const ours = { idle: 83, interval: 11, count: 3, userTimeout: 35_000 };
 
 function answer(req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse): void {
@@ -119,7 +122,8 @@ describe('http.Agent and https.Agent', () => {
   });
 });
 
-describe('undici and fetch', () => {
+// Bun replaces the undici package with its own built-in module, and its fetch is native.
+describe.skipIf(underBun)('undici and fetch', () => {
   async function body(url: string, dispatcher: Agent): Promise<string> {
     const res = await request(url, { dispatcher });
     return res.body.text();

@@ -12,6 +12,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fixtures } from './helpers.js';
 
+// Where Bun truly differs from Node, a test is skipped there with its reason.
+const underBun = process.versions.bun !== undefined;
+
 const root = path.join(__dirname, '..');
 
 function run(mode: 'plain' | 'package'): { seen: Record<string, unknown>; kernel: Record<string, { enabled: boolean; idle: number; userTimeout: number }> } {
@@ -32,7 +35,8 @@ function run(mode: 'plain' | 'package'): { seen: Record<string, unknown>; kernel
 }
 
 describe('what application code can observe', () => {
-  it('is the same with the package on (the preload and an explicit setKeepalive) as without it', () => {
+  // Bun: its http.Server's sockets have no descriptor to read (bun.test.ts reads its listener instead).
+  it.skipIf(underBun)('is the same with the package on (the preload and an explicit setKeepalive) as without it', () => {
     const plain = run('plain');
     const withPackage = run('package');
     // Not vacuous: the package was at work on every one of these sockets.
@@ -44,7 +48,7 @@ describe('what application code can observe', () => {
     expect(withPackage.seen).toEqual(plain.seen);
   });
 
-  it("a lost connection's report is on the error but not enumerable: JSON and deep equality see what they saw before", () => {
+  it.skipIf(underBun)("a lost connection's report is on the error but not enumerable: JSON and deep equality see what they saw before", () => {
     const withPackage = run('package');
     expect((withPackage.seen.resetError as { keys: string[] }).keys).not.toContain('keepalive');
     expect((withPackage.seen.resetError as { json: string[] }).json).not.toContain('keepalive');

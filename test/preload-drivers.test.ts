@@ -30,7 +30,9 @@ describe.skipIf(process.getuid?.() !== 0 && !process.env.CI)('drivers under the 
       TCP_KEEPALIVE_USER_TIMEOUT: '90000',
     });
     const input = { pgPort: postgres().port, redisPort: redis().port, mysqlPort: mariadb().port };
-    const child = spawn(process.execPath, [path.join(fixtures, 'preload-drivers.mjs'), JSON.stringify(input)], { cwd: root, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    // Bun does not read NODE_OPTIONS; it takes the same preload as --require.
+    const loader = process.versions.bun !== undefined ? ['--require', path.join(root, 'register.js')] : [];
+    const child = spawn(process.execPath, [...loader, path.join(fixtures, 'preload-drivers.mjs'), JSON.stringify(input)], { cwd: root, env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     try {
