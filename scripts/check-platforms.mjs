@@ -94,6 +94,14 @@ const checks = [
       return run(exe, []).trim();
     },
   ],
+  [
+    "Linux: a TCP_INFO shorter than the headers' struct leaves the fields past it unknown (NaN), never stale memory",
+    () => {
+      const exe = join(out, 'tcp-info-short');
+      run('cc', ['-O2', ...WARN, `-I${native}`, join(native, 'keepalive_posix.c'), join(tests, 'tcp_info_short.c'), '-Wl,--wrap=getsockopt', '-o', exe]);
+      return run(exe, []).trim();
+    },
+  ],
   ...[
     // Only the macros the shim tests: __APPLE__ picks TCP_KEEPALIVE, and
     // FreeBSD has no branch of its own, only its option macros.
