@@ -59,8 +59,8 @@ describe('getKeepaliveState on a healthy connection', () => {
       [state.lastAckReceivedMs, ssField(seen, 'lastack')],
       [state.lastDataSentMs, ssField(seen, 'lastsnd')],
     ] as const) {
-      expect(theirs).toBeGreaterThanOrEqual(ours - 10);
-      expect(theirs).toBeLessThanOrEqual(ours + took + 10);
+      expect(theirs).toBeGreaterThanOrEqual(ours! - 10);
+      expect(theirs).toBeLessThanOrEqual(ours! + took + 10);
     }
     expect(state.lastDataReceivedMs).toBeGreaterThanOrEqual(290);
     expect(state.rtoMs).toBe(ssField(seen, 'rto'));
