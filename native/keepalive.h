@@ -31,7 +31,9 @@ enum { TKA_KIND_TCP = 0, TKA_KIND_UNIX = 1, TKA_KIND_OTHER = 2 };
 
 /* Fields of TCP_INFO the package reports, in this order. Times are in
  * milliseconds except rtt/rttvar/rto, which the kernel gives in
- * microseconds. */
+ * microseconds. tka_tcp_info writes NaN for a field the kernel's answer did
+ * not reach (a shorter struct tcp_info than the headers', as older kernels
+ * and emulators return) and for every field where there is no TCP_INFO. */
 enum {
   TKA_INFO_STATE,
   TKA_INFO_PROBES,

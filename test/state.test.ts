@@ -39,9 +39,13 @@ async function exchange(p: Pair<net.Socket>): Promise<void> {
 }
 
 const hasSs = !spawnSync('ss', ['-V']).error;
+// qemu-user (scripts/arm64.mjs) answers TCP_INFO with its first 4 bytes, so
+// the times and counters these tests compare are null there, as they should
+// be; test/platform-emulated.test.ts checks exactly that.
+const shortTcpInfo = Boolean(process.env.TKA_EMULATED_NODE);
 
 describe('getKeepaliveState on a healthy connection', () => {
-  it.skipIf(!hasSs)('reports ESTABLISHED, no unanswered probes, and the receive times ss sees', async () => {
+  it.skipIf(!hasSs || shortTcpInfo)('reports ESTABLISHED, no unanswered probes, and the receive times ss sees', async () => {
     pair = await tcpPair();
     await exchange(pair);
     await sleep(300);
@@ -59,14 +63,14 @@ describe('getKeepaliveState on a healthy connection', () => {
       [state.lastAckReceivedMs, ssField(seen, 'lastack')],
       [state.lastDataSentMs, ssField(seen, 'lastsnd')],
     ] as const) {
-      expect(theirs).toBeGreaterThanOrEqual(ours - 10);
-      expect(theirs).toBeLessThanOrEqual(ours + took + 10);
+      expect(theirs).toBeGreaterThanOrEqual(ours! - 10);
+      expect(theirs).toBeLessThanOrEqual(ours! + took + 10);
     }
     expect(state.lastDataReceivedMs).toBeGreaterThanOrEqual(290);
     expect(state.rtoMs).toBe(ssField(seen, 'rto'));
   });
 
-  it('stays at 0 unanswered probes while a live peer answers them', async () => {
+  it.skipIf(shortTcpInfo)('stays at 0 unanswered probes while a live peer answers them', async () => {
     pair = await tcpPair();
     await exchange(pair);
     setKeepalive(pair.client, { idle: 1, interval: 1, count: 2 });
