@@ -1,6 +1,7 @@
 // `tcp-keepalive ls`: every TCP connection with its keepalive state, and
 // where the owning process can be reached, the values set on the socket.
 import { fstatSync, writeSync } from 'node:fs';
+import { constants } from 'node:os';
 import { geteuid } from 'node:process';
 import { isatty } from 'node:tty';
 import { common, bounded, parse, UsageError } from './args.js';
@@ -10,6 +11,7 @@ import {
   commandOf,
   ERRNO_NAMES,
   netNamespace,
+  processGone,
   processOf,
   scanHolders,
   tcpSockets,
@@ -120,6 +122,7 @@ function describeFailure(code: string, call: string, detail: string, holder: Hol
   }
 }
 
+const ERRNO = constants.errno;
 const out = new Int32Array(5);
 
 /** One socket at a time, for a binary without readSockets. */
@@ -170,8 +173,12 @@ function readValues(pid: number, list: { holder: Holder; inode: number }[]): (Re
     const code = ERRNO_NAMES.get(err) ?? `E${err}`;
     return list.map((x) => describeFailure(code, 'pidfd_open', code, x.holder));
   }
+  // A process that exited has no descriptors left: its reads fail with EBADF.
+  let gone: boolean | undefined;
+  const exited = () => (gone ??= processGone(pid));
   return list.map((x, i) => {
     const o = 6 * i;
+    if ((values[o] === ERRNO.EBADF || values[o] === ERRNO.ESRCH) && exited()) return describeFailure('ESRCH', '', '', x.holder);
     const status = values[o]!;
     if (status === -1) return describeFailure('ERR_FD_REUSED', '', '', x.holder);
     if (status !== 0) {
