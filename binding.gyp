@@ -18,6 +18,9 @@
           "sources": ["native/keepalive_win.c"]
         }, {
           "sources": ["native/keepalive_posix.c"]
+        }],
+        ["OS=='linux'", {
+          "sources": ["native/inspect_linux.c"]
         }]
       ]
     }

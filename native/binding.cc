@@ -249,6 +249,81 @@ Napi::Value Close(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+#ifdef __linux__
+}  // namespace
+
+#include <cstring>
+
+#include "inspect.h"
+
+namespace {
+
+// `tcp-keepalive ls`: native/inspect_linux.c. Failures come back as an errno
+// number rather than a throw, because the TypeScript layer turns each one
+// into a row's reason or a fallback, not an exception.
+
+// A typed array of the given kind, with its element count.
+template <typename T>
+T *InspectArray(const Napi::CallbackInfo &info, size_t i, napi_typedarray_type want, size_t *count) {
+  napi_typedarray_type type;
+  void *data = nullptr;
+  if (napi_get_typedarray_info(info.Env(), info[i], &type, count, &data, nullptr, nullptr) != napi_ok || type != want) {
+    Napi::TypeError error = Napi::TypeError::New(info.Env(), "Expected a typed array for argument " + std::to_string(i + 1));
+    error.Value().Set("code", "ERR_INVALID_ARG_TYPE");
+    throw error;
+  }
+  return static_cast<T *>(data);
+}
+
+// The bytes of *buffer, after `prefix` bytes of head, in a new ArrayBuffer.
+Napi::Value BufferResult(Napi::Env env, tka_buffer *buffer, const void *head = nullptr, size_t prefix = 0) {
+  Napi::ArrayBuffer result = Napi::ArrayBuffer::New(env, prefix + buffer->length);
+  if (prefix) memcpy(result.Data(), head, prefix);
+  if (buffer->length) memcpy(static_cast<char *>(result.Data()) + prefix, buffer->data, buffer->length);
+  tka_buffer_free(buffer);
+  return result;
+}
+
+// tcpDump(states) -> ArrayBuffer of tka_diag_record, or an errno number.
+Napi::Value TcpDump(const Napi::CallbackInfo &info) {
+  tka_buffer buffer = {nullptr, 0, 0};
+  const char *syscall = nullptr;
+  int err = tka_tcp_dump(static_cast<uint32_t>(IntArg(info, 0)), &buffer, &syscall);
+  if (err != 0) {
+    tka_buffer_free(&buffer);
+    return Napi::Number::New(info.Env(), err);
+  }
+  return BufferResult(info.Env(), &buffer);
+}
+
+// procSockets(pid) -> ArrayBuffer of uint32: links denied, then (fd, inode)
+// pairs; or an errno number.
+Napi::Value ProcSockets(const Napi::CallbackInfo &info) {
+  tka_buffer buffer = {nullptr, 0, 0};
+  uint32_t denied = 0;
+  int err = tka_proc_sockets(IntArg(info, 0), &buffer, &denied);
+  if (err != 0) {
+    tka_buffer_free(&buffer);
+    return Napi::Number::New(info.Env(), err);
+  }
+  return BufferResult(info.Env(), &buffer, &denied, sizeof denied);
+}
+
+// readSockets(pid, fds: Int32Array, inodes: Float64Array, out: Int32Array(6 n)) -> 0 or errno.
+Napi::Value ReadSockets(const Napi::CallbackInfo &info) {
+  size_t n = 0, inodes_n = 0, out_n = 0;
+  int32_t *fds = InspectArray<int32_t>(info, 1, napi_int32_array, &n);
+  double *inodes = InspectArray<double>(info, 2, napi_float64_array, &inodes_n);
+  int32_t *out = InspectArray<int32_t>(info, 3, napi_int32_array, &out_n);
+  if (inodes_n < n || out_n < 6 * n) {
+    Napi::RangeError error = Napi::RangeError::New(info.Env(), "inodes and out are too short for fds");
+    error.Value().Set("code", "ERR_OUT_OF_RANGE");
+    throw error;
+  }
+  return Napi::Number::New(info.Env(), tka_read_sockets(IntArg(info, 0), fds, inodes, n, out));
+}
+#endif
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("set", Napi::Function::New(env, Set, "set"));
   exports.Set("get", Napi::Function::New(env, Get, "get"));
@@ -258,6 +333,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("close", Napi::Function::New(env, Close, "close"));
   exports.Set("capabilities", Napi::Number::New(env, tka_capabilities()));
   exports.Set("infoFields", Napi::Number::New(env, TKA_INFO_FIELDS));
+#ifdef __linux__
+  exports.Set("tcpDump", Napi::Function::New(env, TcpDump, "tcpDump"));
+  exports.Set("procSockets", Napi::Function::New(env, ProcSockets, "procSockets"));
+  exports.Set("readSockets", Napi::Function::New(env, ReadSockets, "readSockets"));
+#endif
   return exports;
 }
 

@@ -15,6 +15,21 @@ export interface Binding {
   /** A duplicate, in this process, of descriptor fd of process pid. Close it. */
   pidfdGetfd(pid: number, fd: number): number;
   close(fd: number): void;
+  /**
+   * Linux: every TCP socket in the states of the bit mask (1 << state), as
+   * 64-byte records (native/inspect.h), from one sock_diag dump per family;
+   * an errno number when the dump fails.
+   */
+  tcpDump?(states: number): ArrayBuffer | number;
+  /** Linux: uint32 words: links refused, then (fd, inode) per socket of /proc/PID/fd; or an errno number. */
+  procSockets?(pid: number): ArrayBuffer | number;
+  /**
+   * Linux: the keepalive values of process pid's descriptors fds[i], each
+   * checked to be socket inodes[i]: six ints per socket in out (status:
+   * 0, an errno number, -1 for another file; then enabled, idle, interval,
+   * count, userTimeout). Returns 0, or the errno of pidfd_open.
+   */
+  readSockets?(pid: number, fds: Int32Array, inodes: Float64Array, out: Int32Array): number;
   /** Bit set of Capability. */
   readonly capabilities: number;
   readonly infoFields: number;

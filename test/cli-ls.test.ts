@@ -3,7 +3,8 @@
 // against ss.
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import net from 'node:net';
 import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +17,7 @@ import {
   json,
   missing,
   readableCheckout,
+  root,
   ss,
   startHolder,
   titled,
@@ -324,6 +326,149 @@ describe('rows whose values cannot be read say why', () => {
       expect(table.stdout).toMatch(/not permitted to read process \d+'s sockets/);
     } finally {
       await limited.stop();
+    }
+  });
+});
+
+// Issue 13, items 10 to 13: what a hostile process name, a closed pipe, odd
+// arguments, other namespaces and a process exiting mid-scan do to `ls`.
+const noNetnsRoot = missing({
+  'needs root for a network namespace': isRoot,
+  'needs unshare and nsenter (util-linux)': hasCommand('unshare') && hasCommand('nsenter'),
+});
+
+function waitGone(pid: number): void {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let i = 0; i < 400; i++) {
+    const stat = (() => {
+      try {
+        return readFileSync(`/proc/${pid}/stat`, 'latin1');
+      } catch {
+        return null;
+      }
+    })();
+    if (stat === null || /\) [ZX] /.test(stat)) return;
+    Atomics.wait(pause, 0, 0, 5);
+  }
+  throw new Error(`process ${pid} did not exit`);
+}
+
+describe('ls hardening (issue 13)', () => {
+  it('escapes control characters from /proc in the table: a process name cannot move the cursor or add a row', async () => {
+    const hostile = await startHolder({ v6: false, comm: '\x1b[2J\nFAKE\x07' });
+    try {
+      expect(processName(hostile.pid)).toContain('FAKE');
+      const r = cli(['ls', '--pid', String(hostile.pid)]);
+      expect(r.status).toBe(0);
+      expect(r.stdout).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f]/);
+      const lines = r.stdout.trimEnd().split('\n');
+      expect(lines).toHaveLength(1 + hostile.sockets.length);
+      for (const line of lines.slice(1)) expect(line).toContain('\\x1b[2J\\nFAKE\\x07');
+      // JSON keeps the name as it is, escaped by JSON itself.
+      const rows = json<Listing>(['ls', '--pid', String(hostile.pid)]).connections;
+      expect(rows[0]!.command).toBe('\x1b[2J\nFAKE\x07');
+    } finally {
+      await hostile.stop();
+    }
+  });
+
+  it('a reader that closes the pipe early (| head) ends ls quietly with status 0', async () => {
+    const big = await startHolder({ v6: false, extra: 300 });
+    try {
+      for (const args of [['--json'], []]) {
+        const command = `"${process.execPath}" bin/tcp-keepalive.js ls --pid ${big.pid} ${args.join(' ')} 2>"$ERR" | head -c 100 >/dev/null; echo "\${PIPESTATUS[0]}"`;
+        const err = path.join(os.tmpdir(), `ls-epipe-${process.pid}`);
+        const r = spawnSync('bash', ['-c', command], { cwd: root, encoding: 'utf8', env: { ...process.env, ERR: err } });
+        expect(r.stdout.trim(), `ls ${args.join(' ')} | head`).toBe('0');
+        expect(readFileSync(err, 'utf8')).toBe('');
+      }
+    } finally {
+      await big.stop();
+    }
+  });
+
+  it('a repeated --pid or --port takes them all', async () => {
+    const other = await startHolder({ v6: false });
+    try {
+      const rows = json<Listing>(['ls', '--pid', String(holder.pid), '--pid', String(other.pid)]).connections;
+      expect(new Set(rows.map((c) => c.pid))).toEqual(new Set([holder.pid, other.pid]));
+      expect(rows).toHaveLength(holder.sockets.length + other.sockets.length);
+      const a = holder.socket('v4-client').localPort;
+      const b = other.socket('v4-client').localPort;
+      const byPort = json<Listing>(['ls', '--port', String(a), '--port', String(b)]).connections;
+      expect(byPort.filter((c) => c.pid === holder.pid)).toHaveLength(2);
+      expect(byPort.filter((c) => c.pid === other.pid)).toHaveLength(2);
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it('--pid with a thread id lists its process, and says so', () => {
+    const threads = readdirSync(`/proc/${holder.pid}/task`).map(Number).filter((t) => t !== holder.pid);
+    expect(threads.length).toBeGreaterThan(0);
+    const r = cli(['ls', '--pid', String(threads[0]), '--json']);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain(`${threads[0]} is a thread of process ${holder.pid}`);
+    const rows = (JSON.parse(r.stdout) as Listing).connections;
+    expect(rows).toHaveLength(holder.sockets.length);
+    for (const c of rows) expect(c).toMatchObject({ pid: holder.pid, error: null });
+  });
+
+  it.skipIf(noNetnsRoot)(titled('a process in another network namespace: says where, and the nsenter hint works', noNetnsRoot), async () => {
+    const inner = await startHolder({ v6: false }, ['unshare', '-n', 'sh', '-c', 'ip link set lo up && exec "$0" "$@"']);
+    try {
+      const r = cli(['ls', '--pid', String(inner.pid)]);
+      expect(r.status).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain('another network namespace');
+      expect(r.stderr).toContain(`nsenter -t ${inner.pid} -n tcp-keepalive ls --pid ${inner.pid}`);
+      const rows = json<Listing>(['ls', '--pid', String(inner.pid)], { prefix: ['nsenter', '-t', String(inner.pid), '-n'] }).connections;
+      expect(rows).toHaveLength(2);
+      for (const s of inner.sockets) expect(rowFor(rows, s)).toMatchObject({ pid: inner.pid, idle: s.kernel.idle, error: null });
+    } finally {
+      await inner.stop();
+    }
+  });
+
+  it.skipIf(noNetnsRoot)(
+    titled('DETECTS_IN from a namespace whose tcp_keepalive_probes (200) is beyond what setsockopt accepts', noNetnsRoot),
+    async () => {
+      const inner = await startHolder({ v4: { idle: 61, interval: 7 }, v6: false }, [
+        'unshare', '-n', 'sh', '-c', 'ip link set lo up && sysctl -qw net.ipv4.tcp_keepalive_probes=200 && exec "$0" "$@"',
+      ]);
+      try {
+        const prefix = ['nsenter', '-t', String(inner.pid), '-n'];
+        const s = inner.socket('v4-client');
+        expect(s.kernel.count).toBe(200);
+        const row = rowFor(json<Listing>(['ls', '--pid', String(inner.pid)], { prefix }).connections, s);
+        expect(row).toMatchObject({ keepalive: true, idle: 61, interval: 7, count: 200, userTimeout: 0, detectionTime: 61 + 7 * 200 });
+        const table = cli(['ls', '--pid', String(inner.pid)], { prefix }).stdout;
+        expect(table).toMatch(/\b200\s+0\s+24 min 21 s/);
+      } finally {
+        await inner.stop();
+      }
+    },
+  );
+
+  it('a holder that exits during the scan: its rows say so, never "run as root"', async () => {
+    const { list } = await import('../src/cli/ls.js');
+    for (const when of ['afterDump', 'beforeRead'] as const) {
+      const gone = await startHolder({ v6: false });
+      const ports = gone.sockets.map((s) => s.localPort);
+      const kill = () => {
+        process.kill(gone.pid, 'SIGKILL');
+        waitGone(gone.pid);
+      };
+      const pid = when === 'beforeRead' ? [gone.pid] : undefined;
+      const { connections } = list({ port: ports, pid }, when === 'afterDump' ? { afterDump: kill } : { beforeRead: kill });
+      const mine = connections.filter((c) => gone.sockets.some((s) => s.localPort === c.localPort && s.remotePort === c.remotePort));
+      expect(mine, when).toHaveLength(2);
+      for (const c of mine) {
+        expect(c.error, when).toMatchObject({ code: 'ESRCH' });
+        expect(c.error!.message, when).toMatch(/during the scan/);
+        expect(c.error!.message, when).not.toMatch(/run as root/);
+      }
+      await gone.stop();
     }
   });
 });

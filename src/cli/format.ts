@@ -86,3 +86,48 @@ export function table(header: string[], rows: string[][], align: Align[], style:
       .trimEnd();
   return [line(header.map((h) => style.bold(h))), ...rows.map(line)];
 }
+
+// C0 and C1 controls, DEL, and the Unicode marks that reorder or hide text
+// on screen (bidirectional overrides and isolates, zero-width characters).
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\\]/g;
+
+/**
+ * Text from outside this process (a process name any user sets for their
+ * own processes, /proc contents) made safe to print on a terminal: control
+ * characters and backslashes become visible escapes (\n, \x1b, \u202e, \\),
+ * so nothing can move the cursor, clear the screen or add a line.
+ */
+export function escapeText(text: string): string {
+  return text.replace(UNSAFE, (c) => {
+    if (c === '\\') return '\\\\';
+    if (c === '\n') return '\\n';
+    if (c === '\t') return '\\t';
+    if (c === '\r') return '\\r';
+    const code = c.charCodeAt(0);
+    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/**
+ * A formatter for the lines of a table whose column widths are known before
+ * its rows are, so rows can be printed as they come. Same rules as table():
+ * a row shorter than the header lets its last cell run on.
+ */
+export function columns(widths: number[], align: Align[]): (cells: string[]) => string {
+  return (cells) => {
+    let line = '';
+    for (let i = 0; i < cells.length; i++) {
+      const cell = cells[i]!;
+      const last = i === cells.length - 1;
+      const pad = Math.max(0, (widths[i] ?? 0) - width(cell));
+      if (i > 0) line += '  ';
+      if (align[i] === 'right') line += ' '.repeat(pad) + cell;
+      else line += last ? cell : cell + ' '.repeat(pad);
+    }
+    return line.trimEnd();
+  };
+}
+
+/** The width a cell takes on screen (colour escapes take none). */
+export { width as cellWidth };
