@@ -22,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -286,10 +285,16 @@ int tka_read_sockets(int pid, const int32_t *fds, const double *inodes, size_t n
       row[0] = errno;
       continue;
     }
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
+    /* The descriptor's link names the socket's inode; readlink rather than
+     * fstat, which glibc exports only from 2.33 and the prebuild must load
+     * on older systems. */
+    char path[64], link[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    ssize_t len = readlink(path, link, sizeof link - 1);
+    unsigned long long ino = 0;
+    if (len < 0) {
       row[0] = errno;
-    } else if (!S_ISSOCK(st.st_mode) || (double)st.st_ino != inodes[i]) {
+    } else if ((link[len] = '\0', sscanf(link, "socket:[%llu]", &ino) != 1) || (double)ino != inodes[i]) {
       row[0] = -1;
     } else {
       tka_values v;
