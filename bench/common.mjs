@@ -33,7 +33,7 @@ function newer(output, inputs) {
 
 /** Builds the package and the benchmark's floor addon where they are missing or stale. */
 export function ensureBuilt() {
-  const native = ['native/binding.cc', 'native/keepalive_posix.c', 'native/keepalive.h'];
+  const native = ['native/binding.cc', 'native/keepalive_posix.c', 'native/keepalive.h', 'native/inspect_linux.c', 'native/inspect.h'];
   if (!newer(join(root, 'build/Release/tcp_keepalive.node'), native)) run('npm', ['run', 'build:native']);
   if (!existsSync(join(root, 'dist/index.js'))) run('npm', ['run', 'build:ts']);
   if (!newer(join(root, 'bench/build/Release/floor.node'), ['bench/floor.c', ...native.slice(1)])) {

@@ -399,3 +399,9 @@ console.log('**Goals**\n\n| goal | measured | |\n| --- | ---: | --- |');
 for (const [name, value, ok, note] of goals) console.log(`| ${name} | ${fmt(value, 2)} ${note} | ${ok ? verdict(ok(value)) : ''} |`);
 console.log(`\n**For information** (a system call costs ${fmt(syscallNs)} ns here)\n\n| ratio | measured |\n| --- | ---: |`);
 for (const [name, value] of info) console.log(`| ${name} | ${fmt(value, 2)} |`);
+
+// `tcp-keepalive ls` on a busy host, in its own processes (a holder with
+// thousands of sockets, the CLI's peak RSS measured from outside).
+console.log('\n**`tcp-keepalive ls` on a busy host**\n');
+const lsRun = spawnSync(process.execPath, [join(root, 'bench', 'ls.mjs'), ...(QUICK ? ['--quick'] : [])], { stdio: 'inherit' });
+if (lsRun.status !== 0) throw new Error(`bench/ls.mjs exited with ${lsRun.status ?? lsRun.signal}`);

@@ -91,6 +91,13 @@ const checks = [
     },
   ],
   [
+    "musl: ls's socket scan (sock_diag, pidfd) compiles against musl's headers",
+    () => {
+      run('musl-gcc', ['-O2', ...WARN, `-I${native}`, '-c', join(native, 'inspect_linux.c'), '-o', join(out, 'inspect-musl.o')]);
+      return 'inspect_linux.c';
+    },
+  ],
+  [
     'musl on arm64: the C layer built by zig for aarch64-linux-musl passes the same checks under qemu-aarch64',
     () => {
       const exe = join(out, 'smoke-musl-arm64');

@@ -162,6 +162,20 @@ describe('set --pid changes every connection of a running process', () => {
     expect(kernelNow(holder)).toEqual(initial);
   });
 
+  it("escapes control characters in a process's name in the table, as ls does", async () => {
+    const hostile = await startHolder({ v6: false, comm: '\x1b[2J\nFAKE\x07' });
+    try {
+      const r = cli(['set', '--pid', String(hostile.pid), ...NEW_ARGS, '--dry-run']);
+      expect(r.status).toBe(0);
+      expect(r.stdout).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f]/);
+      const rows = r.stdout.split('\n').filter((line) => line.includes('FAKE'));
+      expect(rows).toHaveLength(hostile.sockets.length);
+      for (const line of rows) expect(line).toContain('\\x1b[2J\\nFAKE\\x07');
+    } finally {
+      await hostile.stop();
+    }
+  });
+
   it('--off turns SO_KEEPALIVE off and leaves the values', () => {
     const initial = kernelNow(holder);
     const { status, out } = setJson(['--pid', String(holder.pid), '--off']);

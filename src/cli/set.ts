@@ -1,7 +1,7 @@
 // `tcp-keepalive set`: fixes a running process's connections in place, by
 // setting keepalive on its sockets from outside (see ../live.ts).
 import { common, bounded, parse, UsageError } from './args.js';
-import { duration, styleFor, table, type Style } from './format.js';
+import { duration, escapeText, styleFor, table, type Style } from './format.js';
 import {
   liveSupport,
   parseRemote,
@@ -152,11 +152,11 @@ export function render(result: ProcessKeepaliveResult, dryRun: boolean, style: S
       endpoint(c.localAddress, c.localPort, c.family),
       endpoint(c.remoteAddress, c.remotePort, c.family),
       c.pid === null ? '-' : String(c.pid),
-      c.command ?? '-',
+      c.command === null ? '-' : escapeText(c.command),
       RESULT[c.status](style),
     ];
     const v = c.after ?? (dryRun ? c.before : null);
-    if (c.error || !v) return [...cells, style.dim(c.error?.message ?? '-')];
+    if (c.error || !v) return [...cells, style.dim(c.error ? escapeText(c.error.message) : '-')];
     return [
       ...cells,
       v.enabled ? 'on' : 'off',
