@@ -22,7 +22,7 @@ let sink = 0;
 const rows = {
   'setKeepalive(s, { idle, interval, count })': (n) => { for (let i = 0; i < n; i++) pkg.setKeepalive(a, { idle: 60 + (i & 1), interval: 10, count: 3 }); },
   'setKeepalive(s, idle, interval, count)': (n) => { for (let i = 0; i < n; i++) pkg.setKeepalive(b, 60 + (i & 1), 10, 3); },
-  'setKeepalive(s, { idle, interval, count, userTimeout })': (n) => { for (let i = 0; i < n; i++) pkg.setKeepalive(c, { idle: 60 + (i & 1), interval: 10, count: 3, userTimeout: 60_000 }); },
+  'setKeepalive(s, { idle, interval, count, userTimeout })': (n) => { for (let i = 0; i < n; i++) pkg.setKeepalive(c, { idle: 60 + (i & 1), interval: 10, count: 3, userTimeout: 100_000 }); },
   'getKeepalive(s)': (n) => { for (let i = 0; i < n; i++) sink += pkg.getKeepalive(a).idle; },
   'Node core s.setKeepAlive(true, ms)': (n) => { for (let i = 0; i < n; i++) d.setKeepAlive(true, (60 + (i & 1)) * 1000); },
 };

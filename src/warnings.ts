@@ -102,6 +102,39 @@ export function unitMistakes(v: { idle: number; interval: number; userTimeout: n
 export const NO_USER_TIMEOUT =
   'no userTimeout: keepalive does not probe while sent data is unacknowledged, so a connection with a request or query in flight to a peer that vanished is not covered (only net.ipv4.tcp_retries2, about 15 min, ends it); give userTimeout, e.g. from keepaliveFor()';
 
+/** Whether unitMistakes could find anything: a few comparisons, for the per-call path. */
+function mayHaveUnitMistake(v: Values): boolean {
+  return looksLikeMilliseconds(v.idle) || looksLikeMilliseconds(v.interval) || (v.userTimeout > 0 && v.userTimeout < 1000 && v.idle !== LEAVE);
+}
+
+/** The key a warning is told once per; built only when there is one to tell. */
+function keyOf(v: Settings): string {
+  return `${v.idle} ${v.interval} ${v.count} ${v.userTimeout}`;
+}
+
+const judged = new Set<string>();
+
+/**
+ * selfDefeating for a complete set on the per-call path: a coherent set
+ * costs two comparisons; an incoherent one is judged (and its message
+ * built) once per distinct set, not on every call.
+ */
+function warnSelfDefeating(s: Settings): void {
+  if (s.userTimeout <= 0 || s.userTimeout >= (s.idle + s.interval * s.count) * 1000) return;
+  const key = keyOf(s);
+  if (judged.has(key)) return;
+  judged.add(key);
+  const found = selfDefeating(s);
+  if (found) once(found, key);
+}
+
+/** Unit mix-ups in values as given, each told once per distinct set. */
+function warnUnits(values: Values): void {
+  if (!mayHaveUnitMistake(values)) return;
+  const key = keyOf(values);
+  for (const found of unitMistakes(values)) once(found, key);
+}
+
 /** A process warning of this package's type. */
 export function warn(message: string, code: string): void {
   process.emitWarning(message, { type: WARNING_TYPE, code });
@@ -151,29 +184,28 @@ function complete(v: Values): boolean {
  */
 export function checkGiven(values: Values): void {
   if (!values.enabled) return;
-  const key = `${values.idle} ${values.interval} ${values.count} ${values.userTimeout}`;
-  for (const found of unitMistakes(values)) once(found, key);
-  if (!complete(values)) return;
-  const found = selfDefeating(values);
-  if (found) once(found, key);
+  warnUnits(values);
+  if (complete(values)) warnSelfDefeating(values);
 }
 
 /** Called after values were written to a socket or listener. Never throws. */
 export function checkApplied(target: net.Socket | net.Server, handle: Handle, values: Values): void {
   if (!values.enabled) return;
-  const key = `${values.idle} ${values.interval} ${values.count} ${values.userTimeout}`;
-  for (const found of unitMistakes(values)) once(found, key);
+  warnUnits(values);
   const tcp = tcpHandle(handle) as Marked;
-  if (values.userTimeout !== LEAVE) tcp[kUserTimeout] = values.userTimeout > 0;
+  if (values.userTimeout !== LEAVE) {
+    const on = values.userTimeout > 0;
+    // Written only when it changes: a property store on a native handle
+    // object is not free on the per-call path.
+    if (tcp[kUserTimeout] !== on) tcp[kUserTimeout] = on;
+  }
   if (!tcp[kUserTimeout]) {
     noteNoUserTimeout(values);
     return;
   }
   try {
     // All four given: judge them as given, without reading the kernel.
-    const settings = complete(values) ? values : readFd(tcpFd(target, handle));
-    const found = selfDefeating(settings);
-    if (found) once(found, `${settings.idle} ${settings.interval} ${settings.count} ${settings.userTimeout}`);
+    warnSelfDefeating(complete(values) ? values : readFd(tcpFd(target, handle)));
   } catch {
     // A warning must never turn a successful setKeepalive into a failure.
   }
@@ -185,8 +217,7 @@ export function checkApplied(target: net.Socket | net.Server, handle: Handle, va
  */
 export function checkNewSocketValues(values: Values): void {
   if (!values.enabled) return;
-  const key = `${values.idle} ${values.interval} ${values.count} ${values.userTimeout}`;
-  for (const found of unitMistakes(values)) once(found, key);
+  warnUnits(values);
   if (values.userTimeout <= 0) {
     noteNoUserTimeout(values);
     return;
@@ -200,7 +231,7 @@ export function checkNewSocketValues(values: Values): void {
       userTimeout: values.userTimeout,
     };
     const found = selfDefeating(settings);
-    if (found) once(found, `${settings.idle} ${settings.interval} ${settings.count} ${settings.userTimeout}`);
+    if (found) once(found, keyOf(settings));
   } catch {
     // No defaults to read on this system: nothing to judge against.
   }
