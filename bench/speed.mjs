@@ -12,7 +12,7 @@ import {
 const IDLE = [60, 61];
 const INTERVAL = 10;
 const COUNT = 3;
-const USER_TIMEOUT = 60_000;
+const USER_TIMEOUT = 100_000; // a coherent set: all 3 probes go out before it (60 + 10 * 3 s)
 
 /** Node 26.4+ takes interval and count as setKeepAlive's third and fourth arguments. */
 export const coreHasFourArgs = net.Socket.prototype.setKeepAlive.length >= 4;

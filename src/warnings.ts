@@ -119,8 +119,13 @@ const judged = new Set<string>();
  * costs two comparisons; an incoherent one is judged (and its message
  * built) once per distinct set, not on every call.
  */
+let lastJudged: Settings = { idle: -1, interval: -1, count: -1, userTimeout: -1 };
+
 function warnSelfDefeating(s: Settings): void {
   if (s.userTimeout <= 0 || s.userTimeout >= (s.idle + s.interval * s.count) * 1000) return;
+  const l = lastJudged;
+  if (l.idle === s.idle && l.interval === s.interval && l.count === s.count && l.userTimeout === s.userTimeout) return;
+  lastJudged = { idle: s.idle, interval: s.interval, count: s.count, userTimeout: s.userTimeout };
   const key = keyOf(s);
   if (judged.has(key)) return;
   judged.add(key);
