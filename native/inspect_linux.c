@@ -273,6 +273,17 @@ int tka_proc_sockets(int pid, tka_buffer *out, uint32_t *denied) {
   return err;
 }
 
+/* Whether a descriptor's /proc link ("socket:[12345]") names this inode. */
+static int same_socket(const char *link, double inode) {
+  static const char prefix[] = "socket:[";
+  if (strncmp(link, prefix, sizeof prefix - 1) != 0) return 0;
+  const char *digits = link + sizeof prefix - 1;
+  if (*digits < '0' || *digits > '9') return 0;
+  char *end = NULL;
+  unsigned long long ino = strtoull(digits, &end, 10);
+  return end != NULL && end[0] == ']' && end[1] == '\0' && (double)ino == inode;
+}
+
 int tka_read_sockets(int pid, const int32_t *fds, const double *inodes, size_t n, int32_t *out) {
 #if defined(SYS_pidfd_open) && defined(SYS_pidfd_getfd)
   int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -291,10 +302,10 @@ int tka_read_sockets(int pid, const int32_t *fds, const double *inodes, size_t n
     char path[64], link[64];
     snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
     ssize_t len = readlink(path, link, sizeof link - 1);
-    unsigned long long ino = 0;
+    if (len >= 0) link[len] = '\0';
     if (len < 0) {
       row[0] = errno;
-    } else if ((link[len] = '\0', sscanf(link, "socket:[%llu]", &ino) != 1) || (double)ino != inodes[i]) {
+    } else if (!same_socket(link, inodes[i])) {
       row[0] = -1;
     } else {
       tka_values v;

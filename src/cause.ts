@@ -87,7 +87,7 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-function summarize(r: Omit<ConnectionLost, 'summary'>): string {
+export function summarize(r: Omit<ConnectionLost, 'summary'>): string {
   const s = r.settings;
   const silent = r.silentMs === null ? '' : `, nothing heard from it for ${seconds(r.silentMs)}`;
   switch (r.cause) {
@@ -107,7 +107,10 @@ function summarize(r: Omit<ConnectionLost, 'summary'>): string {
     case 'reset':
       return `reset by the peer or a middlebox on the path (${r.code})${silent}`;
     default:
-      if (r.probes !== null) return `timed out (${r.code}) with no keepalive probe unanswered and nothing in flight${silent}`;
+      if (r.probes !== null) {
+        const inFlight = r.unacked === null ? 'no retransmission' : 'nothing in flight';
+        return `timed out (${r.code}) with no keepalive probe unanswered and ${inFlight}${silent}`;
+      }
       // Bun closes the descriptor before the error reaches JavaScript.
       return runtime === 'bun'
         ? `timed out (${r.code}); Bun closes the socket before reporting the error, so its TCP_INFO cannot say whether by keepalive or retransmission`
@@ -121,7 +124,7 @@ function summarize(r: Omit<ConnectionLost, 'summary'>): string {
  * the user timeout or the retransmission limit, even if a keepalive probe
  * went out before the write.
  */
-function classify(code: string, probes: number | null, retransmits: number | null, unacked: number | null, userTimeout: number | undefined): LossCause {
+export function classify(code: string, probes: number | null, retransmits: number | null, unacked: number | null, userTimeout: number | undefined): LossCause {
   if (RESETS.has(code)) return 'reset';
   if (probes === null || retransmits === null) return 'timeout';
   if (retransmits > 0 || (unacked ?? 0) > 0) return userTimeout ? 'user-timeout' : 'retransmissions';
@@ -129,7 +132,9 @@ function classify(code: string, probes: number | null, retransmits: number | nul
   // Timed out with nothing unacknowledged and every probe answered: the only
   // way there is the user timeout over zero-window probing, a peer that is
   // reachable but does not read.
-  if (code === 'ETIMEDOUT' && userTimeout) return 'peer-not-reading';
+  // A short TCP_INFO (an older kernel, qemu-user) may leave unacked unknown:
+  // then nothing says the send queue was empty.
+  if (code === 'ETIMEDOUT' && userTimeout && unacked !== null) return 'peer-not-reading';
   return 'timeout';
 }
 

@@ -114,13 +114,13 @@ function keyOf(v: Settings): string {
 
 const judged = new Set<string>();
 
+let lastJudged: Settings = { idle: -1, interval: -1, count: -1, userTimeout: -1 };
+
 /**
  * selfDefeating for a complete set on the per-call path: a coherent set
  * costs two comparisons; an incoherent one is judged (and its message
  * built) once per distinct set, not on every call.
  */
-let lastJudged: Settings = { idle: -1, interval: -1, count: -1, userTimeout: -1 };
-
 function warnSelfDefeating(s: Settings): void {
   if (s.userTimeout <= 0 || s.userTimeout >= (s.idle + s.interval * s.count) * 1000) return;
   const l = lastJudged;

@@ -171,6 +171,11 @@ describe('set --pid changes every connection of a running process', () => {
       const rows = r.stdout.split('\n').filter((line) => line.includes('FAKE'));
       expect(rows).toHaveLength(hostile.sockets.length);
       for (const line of rows) expect(line).toContain('\\x1b[2J\\nFAKE\\x07');
+      // Nothing matched: the message naming the process is escaped too.
+      const none = cli(['set', '--pid', String(hostile.pid), '--port', '1', ...NEW_ARGS]);
+      expect(none.status).toBe(1);
+      expect(none.stderr).toContain('(\\x1b[2J\\nFAKE\\x07)');
+      expect(none.stderr.trimEnd()).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f]/);
     } finally {
       await hostile.stop();
     }

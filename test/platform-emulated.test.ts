@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { openSync, readFileSync, readSync, closeSync } from 'node:fs';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { classify, summarize } from '../src/cause.js';
 import { getKeepaliveState } from '../src/index.js';
 import { native } from '../src/native.js';
 import { tcpPair, type Pair } from './helpers.js';
@@ -82,5 +83,40 @@ describe.runIf(process.platform === 'linux')('TCP_INFO as long as the kernel gav
       expect(state.rtoMs).toBeGreaterThanOrEqual(200);
       expect(state.rtoMs).toBeLessThanOrEqual(1000);
     }
+  });
+});
+
+describe('a loss report from a short TCP_INFO', () => {
+  // Under qemu-user (or an older kernel) probes and retransmits are known
+  // and unacked is not: nothing then says the send queue was empty.
+  const report = (unacked: number | null) => {
+    const r = {
+      cause: classify('ETIMEDOUT', 0, 0, unacked, 3000),
+      code: 'ETIMEDOUT',
+      settings: { enabled: true, idle: 2, interval: 1, count: 3, userTimeout: 3000 },
+      silentMs: null,
+      idleMs: null,
+      lastDataSentMs: null,
+      lastDataReceivedMs: null,
+      lastAckReceivedMs: null,
+      probes: 0,
+      retransmits: 0,
+      unacked,
+      totalRetransmits: null,
+      state: 'CLOSE',
+      localAddress: '127.0.0.1',
+      localPort: 1,
+      remoteAddress: '127.0.0.1',
+      remotePort: 2,
+    };
+    return { cause: r.cause, summary: summarize(r) };
+  };
+
+  it('does not call an unknown send queue a peer that stopped reading, nor say nothing was in flight', () => {
+    expect(report(null)).toEqual({ cause: 'timeout', summary: 'timed out (ETIMEDOUT) with no keepalive probe unanswered and no retransmission' });
+  });
+
+  it('with the send queue known to be empty, a user timeout over that is a peer that stopped reading', () => {
+    expect(report(0).cause).toBe('peer-not-reading');
   });
 });

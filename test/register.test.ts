@@ -105,10 +105,26 @@ function peek(pid: number, fds: number[]): KernelView[] {
   return JSON.parse(r.stdout) as KernelView[];
 }
 
+/**
+ * The application on two ports found free a moment before. Another test
+ * running at the same time may take one of them as an ephemeral port in
+ * between; then it starts again on two new ports.
+ */
+async function startOnFreePorts(loader: Loader, env: Record<string, string>) {
+  for (let attempt = 1; ; attempt++) {
+    const ports = { listed: await freePort(), other: await freePort() };
+    const withPorts = env.TCP_KEEPALIVE_PORTS === 'LISTED' ? { ...env, TCP_KEEPALIVE_PORTS: String(ports.listed) } : env;
+    try {
+      return await startApp(loader, withPorts, ports);
+    } catch (e) {
+      if (attempt < 5 && /EADDRINUSE/.test(String(e))) continue;
+      throw e;
+    }
+  }
+}
+
 async function sockets(loader: Loader, env: Record<string, string>) {
-  const ports = { listed: await freePort(), other: await freePort() };
-  if (env.TCP_KEEPALIVE_PORTS === 'LISTED') env = { ...env, TCP_KEEPALIVE_PORTS: String(ports.listed) };
-  const app = await startApp(loader, env, ports);
+  const app = await startOnFreePorts(loader, env);
   try {
     const f = app.info.fds;
     const [listedClient, listedAccepted, otherClient, otherAccepted] = peek(app.info.pid, [f.listedClient, f.listedAccepted, f.otherClient, f.otherAccepted]);

@@ -230,7 +230,7 @@ export function run(args: string[]): number {
     process.stdout.write(`${render(result, dryRun, style)}\n${summary(result, dryRun, requested(settings))}\n`);
   }
   if (result.reason) {
-    process.stderr.write(`tcp-keepalive: nothing changed: ${result.reason.message}\n`);
+    process.stderr.write(`tcp-keepalive: nothing changed: ${escapeText(result.reason.message)}\n`);
     return 1;
   }
   return result.connections.some((c) => c.status === 'failed') ? 1 : 0;
