@@ -337,6 +337,14 @@ const noNetnsRoot = missing({
   'needs unshare and nsenter (util-linux)': hasCommand('unshare') && hasCommand('nsenter'),
 });
 
+function threads(pid: number): number {
+  try {
+    return readdirSync(`/proc/${pid}/task`).length;
+  } catch {
+    return 0;
+  }
+}
+
 function waitGone(pid: number): void {
   const pause = new Int32Array(new SharedArrayBuffer(4));
   for (let i = 0; i < 400; i++) {
@@ -347,7 +355,9 @@ function waitGone(pid: number): void {
         return null;
       }
     })();
-    if (stat === null || /\) [ZX] /.test(stat)) return;
+    // The leader turns zombie while its other threads may still be exiting;
+    // its descriptors (and so its sockets) close with the last of them.
+    if (stat === null || (/\) [ZX] /.test(stat) && threads(pid) <= 1)) return;
     Atomics.wait(pause, 0, 0, 5);
   }
   throw new Error(`process ${pid} did not exit`);

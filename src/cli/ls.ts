@@ -201,7 +201,11 @@ function noHolder(s: ProcSocket, scan: SocketScan, stillOpen: (inode: number) =>
     return { code: 'ESRCH', message: 'closed during the scan: its process exited or closed it' };
   }
   if (scan.unreadable.length > 0) {
-    const n = scan.unreadable.length;
+    // A process that was exiting while its descriptors were listed cannot
+    // be read, and is no question of permission: say what happened.
+    const alive = scan.unreadable.filter((pid) => !processGone(pid));
+    if (alive.length === 0) return { code: 'ESRCH', message: 'its process exited during the scan, before the socket could be read' };
+    const n = alive.length;
     const who = `${n} process${n === 1 ? "'s" : "es'"} descriptors could not be read`;
     return { code: 'EACCES', message: `owner unknown: ${who}${isRoot() ? ' (refused even to root)' : '; run as root'}` };
   }
