@@ -80,11 +80,20 @@ describe.runIf(posix)('system errors from the binding', () => {
     expect(error.message.startsWith(`${code}: ${node.description}, ${syscall}`)).toBe(true);
   });
 
+  /** A bound UDP socket's descriptor: Node 26 dropped dgram's `_handle`, kept under its state symbol since Node 12. */
+  function udpFd(udp: dgram.Socket): number {
+    const state = Object.getOwnPropertySymbols(udp).find((s) => s.description === 'state symbol');
+    const handle = (udp as unknown as Record<symbol, { handle?: { fd: number } } | undefined>)[state!]?.handle;
+    const fd = handle?.fd ?? (udp as unknown as { _handle?: { fd: number } })._handle?.fd;
+    if (typeof fd !== 'number' || fd < 0) throw new Error('no descriptor found for the UDP socket');
+    return fd;
+  }
+
   it('names a TCP option refused by a UDP socket (ENOPROTOOPT) with the option', async () => {
     const udp = dgram.createSocket('udp4');
     await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
     try {
-      const fd = (udp as unknown as { _handle: { fd: number } })._handle.fd;
+      const fd = udpFd(udp);
       const error = thrown(() => native().set(fd, 1, 30, -1, -1, -1));
       expect(error.code).toBe('ENOPROTOOPT');
       expect(error.errno).toBe(-constants.errno.ENOPROTOOPT);
