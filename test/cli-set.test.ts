@@ -13,7 +13,7 @@ import { native } from '../src/native.js';
 import { capabilities, detectionTime, setProcessKeepalive } from '../src/index.js';
 import { change, type ProcessConnection, type ProcessKeepaliveResult } from '../src/live.js';
 import { cli, hasCommand, isRoot, missing, readableCheckout, startHolder, titled, type HeldSocket, type Holder } from './cli-helpers.js';
-import type { KernelView } from './helpers.js';
+import { LATE, type KernelView } from './helpers.js';
 import { isolated, netnsTitle, skipNetns } from './netns.js';
 
 // Where Bun truly differs from Node, a check is skipped there with its reason.
@@ -573,7 +573,7 @@ describe.skipIf(skipNetns)(netnsTitle('the point of it: a service hung on a vani
         // Bun's process.hrtime counts from each process's start: the fixture's clock cannot be compared with this one.
         if (underBun) continue;
         const after = (c.atMs! - setAt) / 1000;
-        expect(after, `${name} dropped ${after} s after set`).toBeLessThanOrEqual(detection * 1.1);
+        expect(after, `${name} dropped ${after} s after set`).toBeLessThanOrEqual(detection * (1 + LATE));
         expect(after, name).toBeGreaterThan(0);
       }
     } finally {

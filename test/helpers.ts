@@ -151,3 +151,10 @@ export function fdsByRemotePort(remotePort: number): { fd: number; localPort: nu
     .filter((c) => c.remotePort === remotePort)
     .map(({ fd, localPort }) => ({ fd, localPort }));
 }
+
+/**
+ * How late a measured detection may be, as a fraction: 10 %, as the issues
+ * set, unless a slowed run (the sanitizer build, scripts/asan.mjs) says
+ * otherwise through TCP_KEEPALIVE_TEST_LATE.
+ */
+export const LATE = Number(process.env.TCP_KEEPALIVE_TEST_LATE ?? '0.1');
