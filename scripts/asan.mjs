@@ -107,7 +107,7 @@ const env = {
   // The sanitizers slow every process several times over; the detection-time
   // tests keep their early bound and allow 25 % late instead of 10 % here
   // (the 10 % is held by npm test and the Node matrix).
-  TCP_KEEPALIVE_TEST_LATE: process.env.TCP_KEEPALIVE_TEST_LATE ?? '0.25',
+  TEST_DETECTION_LATE: process.env.TEST_DETECTION_LATE ?? '0.25',
 };
 
 // Controls: a heap overflow and a signed overflow compiled with the same

@@ -155,6 +155,6 @@ export function fdsByRemotePort(remotePort: number): { fd: number; localPort: nu
 /**
  * How late a measured detection may be, as a fraction: 10 %, as the issues
  * set, unless a slowed run (the sanitizer build, scripts/asan.mjs) says
- * otherwise through TCP_KEEPALIVE_TEST_LATE.
+ * otherwise through TEST_DETECTION_LATE.
  */
-export const LATE = Number(process.env.TCP_KEEPALIVE_TEST_LATE ?? '0.1');
+export const LATE = Number(process.env.TEST_DETECTION_LATE ?? '0.1');
